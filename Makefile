@@ -1,0 +1,43 @@
+# shortstack: the template repository's own commands. `make help` lists them.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# uv runs every tool here. When it is not on PATH, it is installed into .tools/ with
+# nothing but Python, so a new machine needs only python3 (and Go for the Go flavour).
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+RUN := $(UV) run --no-sync
+PYTEST_ARGS ?=
+
+.PHONY: help setup demo test lint format docs setup-panic-handler clean
+
+help: ## list the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv
+
+setup: $(UV) ## install the template's dev tools into .venv
+	$(UV) sync --quiet
+
+demo: setup ## render a demo service into demo/, set it up, and show it answering and crashing
+	$(RUN) python -m shortstack.demo demo
+
+test: setup ## the whole test suite: render the template, run each output's make setup/lint/test
+	$(RUN) pytest $(PYTEST_ARGS)
+
+lint: setup ## ruff and mypy on the template's own tooling, and copier.yml's sanity
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+format: setup ## apply ruff's formatting and safe fixes
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+docs: setup ## build the documentation site (strict)
+	$(RUN) mkdocs build --strict
+
+clean: ## remove the environment, caches and the demo
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache site demo

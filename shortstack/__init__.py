@@ -1,0 +1,1 @@
+"""shortstack: the template repository's own tooling."""

@@ -1,0 +1,101 @@
+"""Shared helpers: render the template from this checkout and run the output's commands."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from copier import run_copy
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def render(dst: Path, **data: Any) -> Path:
+    """Render this checkout (HEAD plus uncommitted changes) into `dst` with `data`."""
+    run_copy(
+        str(REPO),
+        str(dst),
+        data=data,
+        defaults=True,
+        unsafe=False,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+    return dst
+
+
+def run(
+    cmd: list[str],
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 900,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run `cmd`; on failure, fail the test with the command's whole output."""
+    full_env = {**os.environ, **(env or {})}
+    # A render's own `uv run` must use the render's .venv, never this suite's.
+    full_env.pop("VIRTUAL_ENV", None)
+    result = subprocess.run(
+        cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"{' '.join(cmd)} in {cwd} exited {result.returncode}\n"
+            f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}",
+            pytrace=False,
+        )
+    return result
+
+
+def git_init(path: Path, message: str = "initial") -> None:
+    """Make `path` a git repository with everything committed."""
+    run(["git", "init", "-q", "-b", "main"], path)
+    commit_all(path, message)
+
+
+def commit_all(path: Path, message: str) -> None:
+    run(["git", "add", "-A"], path)
+    run(["git", "commit", "-q", "--no-verify", "-m", message], path)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def snapshot_template(dst: Path) -> Path:
+    """Copy this checkout (tracked and untracked, not ignored files) into a fresh git repo."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if not source.exists() and not source.is_symlink():
+            continue  # deleted in the work tree but not yet in git
+        target = dst / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(os.readlink(source))
+        else:
+            shutil.copy2(source, target)
+    git_init(dst, "template snapshot")
+    return dst
+
+
+@pytest.fixture(scope="session")
+def python_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The template rendered with defaults, committed to git, and set up (`make setup`)."""
+    dst = render(tmp_path_factory.mktemp("render") / "my-service")
+    git_init(dst)
+    run(["make", "setup"], dst)
+    yield dst

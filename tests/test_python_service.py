@@ -1,0 +1,123 @@
+"""The Python service as a user gets it: rendered, set up, linted, tested and run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import free_port, git_init, render, run
+
+
+def test_render_leaves_no_template_syntax(tmp_path: Path) -> None:
+    dst = render(tmp_path / "orders-service", project_name="Orders Service")
+    files = [p for p in dst.rglob("*") if p.is_file()]
+    assert not [p for p in files if p.suffix == ".jinja" or "{{" in str(p)]
+    for path in files:
+        text = path.read_text(errors="replace")
+        assert "{{" not in text.replace("${{", ""), path  # GitHub Actions' ${{ }} is not ours
+        assert "{%" not in text, path
+    for expected in [
+        "pyproject.toml",
+        "Makefile",
+        "README.md",
+        "Dockerfile",
+        ".pre-commit-config.yaml",
+        ".github/workflows/ci.yml",
+        "deploy/deployment.yaml",
+        "deploy/service.yaml",
+        "src/orders_service/app.py",
+        "src/orders_service/__main__.py",
+        "src/orders_service/startup.py",
+        "src/orders_service/config.py",
+        "src/orders_service/errutil/__init__.py",
+    ]:
+        assert (dst / expected).is_file(), expected
+
+
+@pytest.mark.slow
+def test_defaults_pass_their_own_lint_and_tests(python_service: Path) -> None:
+    run(["make", "lint"], python_service)
+    run(["make", "test"], python_service)
+
+
+@pytest.mark.slow
+def test_a_second_answer_set_passes_too(tmp_path: Path) -> None:
+    dst = render(
+        tmp_path / "billing",
+        project_name="Billing API v2",
+        project_slug="billing-api",
+        package_name="billing",
+        description='Bills "customers" \\ quickly',
+        author_name="Zoë O'Neil",
+        author_email="billing@example.org",
+    )
+    git_init(dst)
+    run(["make", "setup"], dst)
+    run(["make", "lint"], dst)
+    run(["make", "test"], dst)
+    assert (dst / ".git" / "hooks" / "pre-commit").is_file()
+
+
+@pytest.mark.slow
+def test_make_run_serves_the_probes(python_service: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        ["make", "run", f"PORT={port}"],
+        cwd=python_service,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # make, uv and python: stop them all together
+    )
+    try:
+        statuses = {path: _get(port, path) for path in ("/healthz", "/readyz")}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    assert statuses == {"/healthz": 200, "/readyz": 200}, output
+    lines = [line for line in output.splitlines() if line.strip().startswith("{")]
+    assert lines, output
+    for line in lines:
+        json.loads(line)  # json is the default LOG_FORMAT: each line one object
+
+
+@pytest.mark.slow
+def test_setup_panic_handler_says_errutil_is_wired(python_service: Path) -> None:
+    result = run(["make", "setup-panic-handler"], python_service)
+    assert "errutil is wired" in result.stdout
+
+
+def test_deploy_probes_point_at_the_service_endpoints(tmp_path: Path) -> None:
+    dst = render(tmp_path / "svc")
+    deployment = yaml.safe_load((dst / "deploy" / "deployment.yaml").read_text())
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+    dockerfile = (dst / "Dockerfile").read_text()
+    assert dockerfile.count("\nFROM ") + dockerfile.startswith("FROM ") >= 2  # multi-stage
+    assert "\nUSER 10001" in dockerfile
+    assert 'CMD ["python", "-m", "my_service"]' in dockerfile
+
+
+def _get(port: int, path: str, deadline: float = 60) -> int:
+    """GET `path` once the service listens; return the status."""
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return error.code
+        except OSError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.2)

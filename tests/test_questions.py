@@ -1,0 +1,66 @@
+"""Every answer is checked before anything is written; derived answers follow the name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, render
+
+
+def answers(dst: Path) -> dict[str, object]:
+    loaded = yaml.safe_load((dst / ".copier-answers.yml").read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"project_name": "   "}, "The project name must not be empty"),
+        ({"project_slug": "Orders"}, "must start with a lowercase letter"),
+        ({"project_slug": "9orders"}, "must start with a lowercase letter"),
+        ({"project_slug": "orders_service"}, "must start with a lowercase letter"),
+        ({"package_name": "orders-service"}, "is not a valid Python identifier"),
+        ({"package_name": "2fast"}, "is not a valid Python identifier"),
+        ({"package_name": "class"}, "is a Python keyword"),
+        ({"package_name": "match"}, "is a Python keyword"),
+        ({"package_name": "json"}, "would shadow the standard-library module"),
+        ({"package_name": "logging"}, "would shadow the standard-library module"),
+        ({"package_name": "fastapi"}, "would shadow a dependency of the service"),
+        ({"language": "rust"}, r"'rust' is not in \['python', 'go'\]"),
+        ({"author_email": "nobody"}, "is not an e-mail address"),
+        ({"language": "go", "go_module": "Not A Module"}, "The Go module path"),
+    ],
+)
+def test_a_bad_answer_is_refused_and_nothing_is_written(
+    tmp_path: Path, data: dict[str, str], message: str
+) -> None:
+    dst = tmp_path / "out"
+    with pytest.raises(ValueError, match=message):
+        render(dst, **data)
+    assert not dst.exists() or not any(dst.iterdir())
+
+
+def test_slug_and_package_derive_from_the_name(tmp_path: Path) -> None:
+    dst = render(tmp_path / "out", project_name="Orders Service (EU) 2")
+    got = answers(dst)
+    assert got["project_slug"] == "orders-service-eu-2"
+    assert got["package_name"] == "orders_service_eu_2"
+    assert (dst / "src" / "orders_service_eu_2" / "app.py").is_file()
+
+
+def test_answers_file_records_what_update_needs(tmp_path: Path) -> None:
+    got = answers(render(tmp_path / "out"))
+    assert {"_src_path", "_commit", "project_name", "package_name", "language"} <= set(got)
+    assert got["language"] == "python"
+    # The lists the validators read are not answers.
+    assert not {"python_keywords", "python_stdlib_modules", "python_taken_names"} & set(got)
+
+
+def test_copier_yml_needs_no_trust() -> None:
+    config = yaml.safe_load((REPO / "copier.yml").read_text())
+    assert not {"_tasks", "_jinja_extensions", "_migrations"} & set(config)
+    assert config["_min_copier_version"]

@@ -1,0 +1,96 @@
+"""`copier update` brings template changes in and keeps the user's edits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from copier import run_copy, run_update
+
+from conftest import commit_all, git_init, run, snapshot_template
+
+APP = Path("template/python/src/{{package_name}}/app.py.jinja")
+STARTUP = Path("template/python/src/{{package_name}}/startup.py")
+
+
+def _tag(repo: Path, tag: str) -> None:
+    run(["git", "tag", tag], repo)
+
+
+def _service_from(template: Path, dst: Path, ref: str) -> Path:
+    run_copy(str(template), str(dst), defaults=True, unsafe=False, vcs_ref=ref, quiet=True)
+    git_init(dst, "service from the template")
+    return dst
+
+
+def _update(dst: Path) -> None:
+    run_update(str(dst), defaults=True, overwrite=True, unsafe=False, quiet=True)
+
+
+def test_update_keeps_user_edits_and_brings_template_changes(tmp_path: Path) -> None:
+    template = snapshot_template(tmp_path / "template")
+    _tag(template, "v1.0.0")
+    service = _service_from(template, tmp_path / "service", "v1.0.0")
+
+    # The user adds a route at the end of create_app() and a module of their own.
+    app = service / "src/my_service/app.py"
+    text = app.read_text()
+    user_route = (
+        '\n    @app.get("/orders")\n'
+        "    def orders() -> list[str]:\n"
+        "        return []\n\n"
+        "    return app\n"
+    )
+    assert text.endswith("    return app\n")
+    app.write_text(text.removesuffix("    return app\n") + user_route.lstrip("\n"))
+    (service / "src/my_service/orders.py").write_text('"""Orders."""\n')
+    commit_all(service, "user: orders route")
+
+    # The template improves a different part of the same file, and adds a start-up line.
+    template_app = template / APP
+    template_app.write_text(
+        template_app.read_text().replace(
+            '"""The HTTP application:', '"""The HTTP application (template v2):'
+        )
+    )
+    startup = template / STARTUP
+    startup.write_text(startup.read_text() + "\n# template v2: start-up notes\n")
+    commit_all(template, "template v2")
+    _tag(template, "v2.0.0")
+
+    _update(service)
+
+    updated = app.read_text()
+    assert '"""The HTTP application (template v2):' in updated  # the template's change
+    assert '@app.get("/orders")' in updated  # the user's edit
+    assert (service / "src/my_service/orders.py").is_file()
+    assert "# template v2: start-up notes" in (service / "src/my_service/startup.py").read_text()
+    for path in service.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            assert "<<<<<<<" not in path.read_text(errors="replace"), path
+    answers = yaml.safe_load((service / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v2.0.0"
+
+
+def test_a_real_conflict_is_marked_inline_not_dropped(tmp_path: Path) -> None:
+    template = snapshot_template(tmp_path / "template")
+    _tag(template, "v1.0.0")
+    service = _service_from(template, tmp_path / "service", "v1.0.0")
+
+    config = service / "src/my_service/config.py"
+    config.write_text(config.read_text().replace("port: int = 8080", "port: int = 9090  # ours"))
+    commit_all(service, "user: port 9090")
+
+    template_config = template / "template/python/src/{{package_name}}/config.py"
+    template_config.write_text(
+        template_config.read_text().replace("port: int = 8080", "port: int = 8000  # theirs")
+    )
+    commit_all(template, "template: port 8000")
+    _tag(template, "v2.0.0")
+
+    _update(service)
+
+    merged = config.read_text()
+    assert "<<<<<<<" in merged
+    assert "port: int = 9090  # ours" in merged
+    assert "port: int = 8000  # theirs" in merged
