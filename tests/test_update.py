@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -10,6 +11,7 @@ from copier import run_copy, run_update
 from conftest import commit_all, git_init, run, snapshot_template
 
 APP = Path("template/python/src/{{package_name}}/app.py.jinja")
+CONFLICT = re.compile(r"^<<<<<<< ", re.MULTILINE)
 STARTUP = Path("template/python/src/{{package_name}}/startup.py")
 
 
@@ -67,7 +69,7 @@ def test_update_keeps_user_edits_and_brings_template_changes(tmp_path: Path) -> 
     assert "# template v2: start-up notes" in (service / "src/my_service/startup.py").read_text()
     for path in service.rglob("*"):
         if path.is_file() and ".git" not in path.parts:
-            assert "<<<<<<<" not in path.read_text(errors="replace"), path
+            assert not CONFLICT.search(path.read_text(errors="replace")), path
     answers = yaml.safe_load((service / ".copier-answers.yml").read_text())
     assert answers["_commit"] == "v2.0.0"
 
@@ -91,6 +93,6 @@ def test_a_real_conflict_is_marked_inline_not_dropped(tmp_path: Path) -> None:
     _update(service)
 
     merged = config.read_text()
-    assert "<<<<<<<" in merged
+    assert CONFLICT.search(merged)
     assert "port: int = 9090  # ours" in merged
     assert "port: int = 8000  # theirs" in merged

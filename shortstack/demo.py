@@ -1,0 +1,100 @@
+"""`make demo`: render a demo service, set it up, and show it answering and crashing.
+
+Usage: python -m shortstack.demo [DEST]   (default: demo)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from copier import run_copy
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main(argv: list[str]) -> int:
+    dest = Path(argv[0] if argv else "demo").resolve()
+    if dest.exists():
+        if not (dest / ".copier-answers.yml").is_file():
+            print(f"{dest} exists and is not a rendered demo: refusing to overwrite it")
+            return 1
+        shutil.rmtree(dest)
+    _step(f"copier copy (defaults) -> {dest}")
+    run_copy(str(REPO), str(dest), defaults=True, unsafe=False, vcs_ref="HEAD", quiet=True)
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=dest, check=True)
+    _step("make setup")
+    subprocess.run(["make", "setup"], cwd=dest, env=env, check=True)
+
+    port = _free_port()
+    _step(f"make run  (PORT={port}, LOG_FORMAT=console, ENABLE_CRASH_ROUTES=1)")
+    log_path = dest / "demo-run.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            ["make", "run"],
+            cwd=dest,
+            env={**env, "PORT": str(port), "LOG_FORMAT": "console", "ENABLE_CRASH_ROUTES": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_until_up(port)
+            for path in ("/healthz", "/readyz"):
+                status, body = _get(port, path)
+                print(f"GET {path} -> {status} {body}")
+            paths = json.loads(_get(port, "/openapi.json")[1]).get("paths", {})
+            for path in sorted(p for p in paths if "crash" in p):
+                status, body = _get(port, path)
+                print(f"GET {path} -> {status} {body}")
+            time.sleep(0.5)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+    _step("what the service logged")
+    print(log_path.read_text())
+    print(f"The demo service is in {dest}: `cd {dest} && make test` runs its tests.")
+    return 0
+
+
+def _step(text: str) -> None:
+    print(f"\n== {text}", flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            return int(response.status), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def _wait_until_up(port: int, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            _get(port, "/healthz")
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"the demo service did not answer on port {port} within {seconds:.0f}s")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
