@@ -9,7 +9,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --no-sync
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo test lint format docs setup-panic-handler clean
+.PHONY: help setup demo scenarios test lint format docs setup-panic-handler clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ setup: $(UV) ## install the template's dev tools into .venv
 
 demo: setup ## render a demo service into demo/, set it up, and show it answering and crashing
 	$(RUN) python -m shortstack.demo demo
+
+scenarios: setup ## measure the before/after table (default output vs ours) on a fresh demo
+	$(RUN) python -m shortstack.scenarios --dest demo-scenarios
 
 test: setup ## the whole test suite: render the template, run each output's make setup/lint/test
 	$(RUN) pytest $(PYTEST_ARGS)
@@ -40,4 +43,4 @@ docs: setup ## build the documentation site (strict)
 	$(RUN) mkdocs build --strict
 
 clean: ## remove the environment, caches and the demo
-	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache site demo
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache site demo demo-scenarios

@@ -22,21 +22,38 @@ from copier import run_copy
 REPO = Path(__file__).resolve().parents[1]
 
 
-def main(argv: list[str]) -> int:
-    dest = Path(argv[0] if argv else "demo").resolve()
+def render_service(dest: Path, **data: str) -> dict[str, str]:
+    """Render this checkout into `dest` (replacing an earlier render), `make setup` it.
+
+    Returns the answers used. Refuses to replace a folder that is not a render.
+    """
     if dest.exists():
         if not (dest / ".copier-answers.yml").is_file():
-            print(f"{dest} exists and is not a rendered demo: refusing to overwrite it")
-            return 1
+            raise SystemExit(f"{dest} exists and is not a rendered service: not replacing it")
         shutil.rmtree(dest)
-    _step(f"copier copy (defaults) -> {dest}")
-    run_copy(str(REPO), str(dest), defaults=True, unsafe=False, vcs_ref="HEAD", quiet=True)
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    _step(f"copier copy -> {dest}")
+    worker = run_copy(
+        str(REPO), str(dest), data=data, defaults=True, unsafe=False, vcs_ref="HEAD", quiet=True
+    )
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=dest, check=True)
     _step("make setup")
-    subprocess.run(["make", "setup"], cwd=dest, env=env, check=True)
+    subprocess.run(["make", "setup"], cwd=dest, env=clean_env(), check=True)
+    return {k: str(v) for k, v in worker.answers.combined.items() if not k.startswith("_")}
 
-    port = _free_port()
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without our own virtualenv, so a render's `uv run` uses its own."""
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env.update(extra)
+    return env
+
+
+def main(argv: list[str]) -> int:
+    dest = Path(argv[0] if argv else "demo").resolve()
+    render_service(dest)
+    env = clean_env()
+
+    port = free_port()
     _step(f"make run  (PORT={port}, LOG_FORMAT=console, ENABLE_CRASH_ROUTES=1)")
     log_path = dest / "demo-run.log"
     with log_path.open("w") as log:
@@ -71,7 +88,7 @@ def _step(text: str) -> None:
     print(f"\n== {text}", flush=True)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

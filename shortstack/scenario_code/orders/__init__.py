@@ -1,0 +1,1 @@
+"""A small order service that crashes on purpose: the scenarios' application code."""
