@@ -13,6 +13,7 @@ Usage: python -m shortstack.scenarios [--dest DIR] [--output FILE]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -181,6 +182,19 @@ def scenarios(service: Service, default_pytest_args: list[str]) -> list[Row]:
     return rows
 
 
+def write_examples(service: Service, folder: Path) -> None:
+    """Capture the crash report of the sync route in both formats, for the documentation."""
+    text = run_http(service, "ours", "/orders/zz", "order_route").text
+    (folder / "crash-report.txt").write_text(_without_access_line(text) + "\n")
+    lines = run_http(service, "ours-json", "/orders/zz", "order_route").text.splitlines()
+    report = next(json.loads(line) for line in lines if '"error_id"' in line)
+    (folder / "crash-report.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+def _without_access_line(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if '"GET ' not in line)
+
+
 def markdown(rows: list[Row]) -> str:
     def mark(flag: bool) -> str:
         return "yes" if flag else "**no**"
@@ -230,6 +244,7 @@ def main(argv: list[str]) -> int:
     table = markdown(rows)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(table)
+    write_examples(service, args.output.parent)
     print(table)
     for row in rows:
         print(f"--- {row.scenario}: ours\n{row.ours.text}\n")

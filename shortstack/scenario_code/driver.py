@@ -1,6 +1,6 @@
 """Run one crash scenario inside a rendered service, with errutil (`ours`) or without it.
 
-python driver.py MODE SCENARIO [PORT]    MODE: default | ours
+python driver.py MODE SCENARIO [PORT]    MODE: default | ours | ours-json
 """
 
 import asyncio
@@ -12,18 +12,18 @@ from __PACKAGE__.orders import api
 
 mode, scenario = sys.argv[1], sys.argv[2]
 
-if mode == "ours":
+if mode.startswith("ours"):
     from __PACKAGE__.config import Settings
     from __PACKAGE__.startup import start
 
-    settings = start(Settings(log_format="console"))
+    settings = start(Settings(log_format="json" if mode == "ours-json" else "console"))
 
 if scenario == "http":
     import uvicorn
     from fastapi import FastAPI
 
     port = int(sys.argv[3])
-    if mode == "ours":
+    if mode.startswith("ours"):
         from __PACKAGE__.app import create_app
 
         app = create_app(settings)
