@@ -1,0 +1,213 @@
+"""`make setup-panic-handler DEST=...`: add errutil to an existing repository and wire it.
+
+    python -m shortstack.inject --dest ../their-repo [--dry-run] [--force] [--package NAME]
+    python -m shortstack.inject --dest . --check
+
+Exit status: 0 done (or nothing to do), 1 `--check` found something unwired, 2 refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .component import (
+    ANSWERS_FILE,
+    Component,
+    choose_module_name,
+    read_answers,
+    render_component,
+    template_root,
+)
+from .detect import InjectError, RepoLayout, detect_layout
+from .gitstate import check_clean
+from .wire import FilePlan, Manual, plan_wiring
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="make setup-panic-handler",
+        description="Add errutil (short crash reports) to an existing repository and wire it.",
+    )
+    parser.add_argument("--dest", required=True, type=Path, help="the repository to change")
+    parser.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
+    parser.add_argument("--force", action="store_true", help="go on in a dirty or non-git tree")
+    parser.add_argument("--package", help="the package errutil goes into (default: detected)")
+    parser.add_argument(
+        "--check", action="store_true", help="only say whether errutil is present and wired"
+    )
+    return parser
+
+
+def _existing(root: Path, package: str | None) -> tuple[RepoLayout, str] | None:
+    """Layout and module name of an errutil added earlier (or rendered with the service)."""
+    answers = read_answers(root)
+    if answers is not None:
+        layout = detect_layout(root, answers.get("package_name"))
+        layout = dataclasses.replace(
+            layout,
+            package_path=answers.get("package_path", layout.package_path),
+            tests_dir=answers.get("tests_dir", layout.tests_dir),
+        )
+        return layout, answers.get("errutil_module", "errutil")
+    layout = detect_layout(root, package)
+    if (layout.package_dir / "errutil" / "__init__.py").is_file() and (
+        root / ".copier-answers.yml"
+    ).is_file():
+        return layout, "errutil"  # a service rendered from the template: errutil came with it
+    return None
+
+
+def _diff(path: str, old: str, new: str, added: bool = False) -> str:
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile="/dev/null" if added else f"a/{path}",
+        tofile=f"b/{path}",
+    )
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def _print_manual(manual: Sequence[Manual]) -> None:
+    if not manual:
+        return
+    print("\nNot wired (add the line by hand):")
+    for item in manual:
+        print(f"  {item.path}:{item.line}: {item.what}: {item.reason}.")
+        if item.instruction:
+            print(f"      {item.instruction}")
+
+
+def _check(root: Path, package: str | None) -> int:
+    found = _existing(root, package)
+    if found is None:
+        print(
+            f"errutil is not in {root}: run `make setup-panic-handler DEST={root}` from a "
+            "shortstack checkout."
+        )
+        return 1
+    layout, module = found
+    plans, problems = plan_wiring(layout, module)
+    manual = problems + [item for plan in plans for item in plan.manual]
+    todo = [(plan.path, change) for plan in plans for change in plan.changes]
+    for plan in plans:
+        for item in plan.already:
+            print(f"wired     {plan.path}: {item}")
+    for path, change in todo:
+        print(f"NOT WIRED {path}: {change} is missing")
+    _print_manual(manual)
+    if todo:
+        print(f"\nRun `make setup-panic-handler` to wire {len(todo)} place(s).")
+    if todo or manual:
+        return 1
+    print(f"errutil ({layout.package_name}.{module}) is wired into every entry point found.")
+    return 0
+
+
+def _plan_component(root: Path, package: str | None) -> tuple[RepoLayout, str, Component | None]:
+    found = _existing(root, package)
+    if found is not None:
+        layout, module = found
+        return layout, module, None
+    layout = detect_layout(root, package)
+    module, taken = choose_module_name(layout)
+    if taken:
+        print(f"{', '.join(taken)} already exist(s): errutil goes into `{module}` instead.")
+    component = render_component(layout, module)
+    clashes = [path for path in component.files if (root / path).exists()]
+    if clashes:
+        raise InjectError(
+            "These files already exist and would be overwritten: "
+            + ", ".join(clashes)
+            + ". Nothing was changed."
+        )
+    return layout, module, component
+
+
+def _apply(root: Path, component: Component | None, plans: Sequence[FilePlan]) -> None:
+    if component is not None:
+        for path, content in component.files.items():
+            target = root / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+            print(f"added     {path}")
+    for plan in plans:
+        if plan.changed:
+            (root / plan.path).write_text(plan.new, encoding="utf-8")
+            for change in plan.changes:
+                print(f"wired     {plan.path}: {change}")
+
+
+def _delegate_go(root: Path, args: argparse.Namespace) -> int:
+    command = ["go", "run", "./gowire", "-dest", str(root)]
+    command += ["-dry-run"] if args.dry_run or args.check else []
+    command += ["-force"] if args.force else []
+    print(f"{root} is a Go module: {' '.join(command)}", flush=True)
+    try:
+        return subprocess.run(command, cwd=template_root(), check=False).returncode
+    except FileNotFoundError:
+        print(
+            "setup-panic-handler: Go is not installed (needed for a go.mod repository).",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    root = args.dest.expanduser().resolve()
+    if not root.is_dir():
+        raise InjectError(f"DEST={args.dest} is not a directory.")
+    if (root / "go.mod").is_file():
+        return _delegate_go(root, args)
+    if args.check:
+        return _check(root, args.package)
+    if not args.force and not args.dry_run:
+        check_clean(root)
+    layout, module, component = _plan_component(root, args.package)
+    plans, problems = plan_wiring(layout, module)
+    manual = problems + [item for plan in plans for item in plan.manual]
+    changed = [plan for plan in plans if plan.changed]
+
+    if args.dry_run:
+        for path, content in (component.files if component else {}).items():
+            print(_diff(path, "", content.decode("utf-8", "replace"), added=True), end="")
+        for plan in changed:
+            print(_diff(plan.path, plan.old, plan.new), end="")
+        _print_manual(manual)
+        return 0
+
+    if component is None and not changed:
+        left = f" ({len(manual)} to add by hand, below)" if manual else ""
+        print(
+            f"Nothing to change: errutil ({layout.package_name}.{module}) is present and every "
+            f"entry point it can wire is wired{left}."
+        )
+        _print_manual(manual)
+        return 0
+    _apply(root, component, changed)
+    _print_manual(manual)
+    if component is not None:
+        print(
+            f"\nerrutil's answers are in {ANSWERS_FILE}: `copier update -a {ANSWERS_FILE}` pulls "
+            "its improvements. Add `include errutil.mk` to your Makefile to re-run this with "
+            "`make setup-panic-handler`."
+        )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return run(args)
+    except InjectError as error:
+        print(f"setup-panic-handler: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,126 @@
+"""Render errutil as a copier component and add it to a repository without overwriting anything."""
+
+from __future__ import annotations
+
+import importlib
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from .detect import InjectError, RepoLayout
+
+__all__ = [
+    "ANSWERS_FILE",
+    "MODULE_NAMES",
+    "Component",
+    "choose_module_name",
+    "read_answers",
+    "render_component",
+    "template_root",
+]
+
+# The answers-file name is what selects the component in copier.yml (question `component`).
+ANSWERS_FILE = ".copier-answers.errutil.yml"
+# Tried in order: the second is used when the repository already has its own `errutil`.
+MODULE_NAMES = ("errutil", "crash_errutil")
+
+
+@dataclass(frozen=True)
+class Component:
+    """errutil's files for one repository: where they go and what they hold."""
+
+    package_name: str
+    package_path: str
+    errutil_module: str
+    tests_dir: str
+    files: dict[str, bytes]
+
+    @property
+    def import_line(self) -> str:
+        return f"from {self.package_name} import {self.errutil_module}"
+
+
+def template_root() -> Path:
+    """The checkout of the template this package belongs to (it holds copier.yml)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def read_answers(root: Path) -> dict[str, str] | None:
+    """The answers of a component added earlier, or None when there is none."""
+    path = root / ANSWERS_FILE
+    if not path.is_file():
+        return None
+    yaml = importlib.import_module("yaml")  # copier's own dependency (typed stubs not needed)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise InjectError(f"{path} is not valid YAML: {error}") from error
+    if not isinstance(data, dict):
+        raise InjectError(f"{path} does not hold copier answers.")
+    return {str(key): str(value) for key, value in data.items()}
+
+
+def _taken(layout: RepoLayout, name: str) -> list[str]:
+    paths = [
+        f"{layout.package_path}/{name}.py",
+        f"{layout.package_path}/{name}",
+        f"{layout.tests_dir}/{name}",
+    ]
+    return [path for path in paths if (layout.root / path).exists()]
+
+
+def choose_module_name(layout: RepoLayout) -> tuple[str, list[str]]:
+    """The first free name for errutil's module, and the paths that made earlier names taken."""
+    taken_paths: list[str] = []
+    for name in MODULE_NAMES:
+        taken = _taken(layout, name)
+        if not taken:
+            return name, taken_paths
+        taken_paths += taken
+    raise InjectError(
+        "The repository already has modules named "
+        + " and ".join(repr(name) for name in MODULE_NAMES)
+        + f" ({', '.join(taken_paths)}); errutil would overwrite one of them. Nothing was changed."
+    )
+
+
+def render_component(layout: RepoLayout, errutil_module: str) -> Component:
+    """Run copier into a scratch folder and return the component's files (nothing else written)."""
+    import copier
+
+    source = template_root()
+    answers = {
+        "package_name": layout.package_name,
+        "package_path": layout.package_path,
+        "errutil_module": errutil_module,
+        "tests_dir": layout.tests_dir,
+    }
+    with tempfile.TemporaryDirectory(prefix="errutil-component-") as scratch:
+        try:
+            with warnings.catch_warnings():
+                # A template checkout with local edits is rendered as it is, on purpose.
+                warnings.simplefilter("ignore")
+                copier.run_copy(
+                    src_path=str(source),
+                    dst_path=scratch,
+                    answers_file=ANSWERS_FILE,
+                    data=answers,
+                    defaults=True,
+                    unsafe=False,
+                    quiet=True,
+                    vcs_ref="HEAD" if (source / ".git").exists() else None,
+                )
+        except Exception as error:  # copier reports bad answers with several exception types
+            raise InjectError(f"copier could not render errutil: {error}") from error
+        files = {
+            path.relative_to(scratch).as_posix(): path.read_bytes()
+            for path in sorted(Path(scratch).rglob("*"))
+            if path.is_file() and "__pycache__" not in path.parts
+        }
+    if not any(name.startswith(f"{layout.package_path}/{errutil_module}/") for name in files):
+        raise InjectError(
+            f"The template at {source} rendered no errutil package (is its "
+            "template/python/src/{{package_name}}/errutil/ folder missing?)."
+        )
+    return Component(files=files, **answers)
