@@ -42,5 +42,14 @@ format: setup ## apply ruff's formatting and safe fixes
 docs: setup ## build the documentation site (strict)
 	$(RUN) mkdocs build --strict
 
+# Only the setup-panic-handler target reads these: see `python -m shortstack.inject --help`.
+SETUP_PANIC_HANDLER_FLAGS = $(if $(filter-out 0,$(DRY_RUN)),--dry-run) \
+	$(if $(filter-out 0,$(FORCE)),--force) $(if $(PACKAGE),--package "$(PACKAGE)") \
+	$(if $(filter-out 0,$(CHECK)),--check)
+
+setup-panic-handler: setup ## add errutil to a repo: DEST=../repo [DRY_RUN=1] [FORCE=1] [PACKAGE=name] [CHECK=1]
+	@test -n "$(DEST)" || { echo "usage: make setup-panic-handler DEST=../their-repo [DRY_RUN=1] [FORCE=1] [PACKAGE=name] [CHECK=1]" >&2; exit 2; }
+	@$(RUN) python -m shortstack.inject --dest "$(DEST)" $(SETUP_PANIC_HANDLER_FLAGS)
+
 clean: ## remove the environment, caches and the demo
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache site demo demo-scenarios
