@@ -1,0 +1,48 @@
+"""errutil: short crash reports that show the service's own frames and hide the rest.
+
+    from <package> import errutil
+    errutil.install()                    # main, threads, asyncio tasks, unraisable
+    report = errutil.capture(exc)        # CrashReport; .to_dict() / .text()
+    errutil.format_exception(exc)        # the short text form
+    errutil.guard                        # decorator / context manager: log, swallow or re-raise
+    app.add_middleware(errutil.ErrorMiddleware)
+
+Standard library only; adapters for structlog, stdlib logging, loguru and Prometheus
+import their library when called (`errutil.adapters`). errutil never raises while
+reporting: on an internal fault it falls back to the standard traceback.
+"""
+
+from __future__ import annotations
+
+from ._config import Config, configure
+from ._types import CrashReport, ErrorInfo, Frame
+from .emit import add_listener, log_exception, log_report, remove_listener
+from .guard import Guard, guard
+from .hooks import install, installed, uninstall
+from .middleware import ErrorMiddleware
+from .report import capture
+
+__all__ = [
+    "Config",
+    "CrashReport",
+    "ErrorInfo",
+    "ErrorMiddleware",
+    "Frame",
+    "Guard",
+    "add_listener",
+    "capture",
+    "configure",
+    "format_exception",
+    "guard",
+    "install",
+    "installed",
+    "log_exception",
+    "log_report",
+    "remove_listener",
+    "uninstall",
+]
+
+
+def format_exception(exc: BaseException) -> str:
+    """The short text form of *exc* (what the log shows); never raises for a real exception."""
+    return capture(exc).text()

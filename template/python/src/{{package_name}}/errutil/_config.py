@@ -1,0 +1,119 @@
+"""Settings shared by every part of errutil, changed only through `configure`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = ["Config", "configure", "current", "default_app_packages"]
+
+_UNSET: object = object()
+
+
+def default_app_packages() -> tuple[str, ...]:
+    """The package that contains errutil: the service whose frames a report shows."""
+    errutil_package = __name__.rpartition(".")[0]
+    parent = errutil_package.rpartition(".")[0]
+    return (parent,) if parent else ()
+
+
+class Config:
+    """Immutable settings; `configure` swaps in a new instance.
+
+    app_packages: module-name prefixes whose frames are the app's (``name == p`` or
+        ``name.startswith(p + ".")``); everything else is hidden and counted.
+    max_message: characters of an exception message kept; the rest is cut and the cut shown.
+    repeat_window: seconds during which repeats of one fingerprint are counted, not logged
+        again in full; 0 logs every crash in full.
+    logger_name: stdlib logger that receives every report.
+    max_chain / max_group_width / max_group_depth: caps on causes and ExceptionGroup leaves.
+    """
+
+    __slots__ = (
+        "app_packages",
+        "logger_name",
+        "max_chain",
+        "max_group_depth",
+        "max_group_width",
+        "max_message",
+        "repeat_window",
+    )
+
+    def __init__(
+        self,
+        app_packages: Iterable[str] | None = None,
+        *,
+        max_message: int = 2000,
+        repeat_window: float = 60.0,
+        logger_name: str = "errutil",
+        max_chain: int = 8,
+        max_group_width: int = 10,
+        max_group_depth: int = 4,
+    ) -> None:
+        if isinstance(app_packages, str):
+            raise TypeError("app_packages must be a list of package names, not one string")
+        packages = default_app_packages() if app_packages is None else tuple(app_packages)
+        for name in packages:
+            if not isinstance(name, str) or not name or name.startswith(".") or name.endswith("."):
+                raise ValueError(f"app_packages: {name!r} is not a dotted module name")
+        for label, value in (
+            ("max_message", max_message),
+            ("max_chain", max_chain),
+            ("max_group_width", max_group_width),
+            ("max_group_depth", max_group_depth),
+        ):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{label} must be a positive integer, got {value!r}")
+        if not isinstance(repeat_window, (int, float)) or repeat_window < 0:
+            raise ValueError(
+                f"repeat_window must be a number of seconds >= 0, got {repeat_window!r}"
+            )
+        self.app_packages: tuple[str, ...] = packages
+        self.max_message = max_message
+        self.repeat_window = float(repeat_window)
+        self.logger_name = logger_name
+        self.max_chain = max_chain
+        self.max_group_width = max_group_width
+        self.max_group_depth = max_group_depth
+
+    def replace(self, **changes: object) -> Config:
+        values: dict[str, object] = {name: getattr(self, name) for name in self.__slots__}
+        values.update(changes)
+        app_packages = values.pop("app_packages")
+        return Config(app_packages, **values)  # type: ignore[arg-type]
+
+
+_current = Config()
+
+
+def current() -> Config:
+    """The settings in force."""
+    return _current
+
+
+def configure(
+    app_packages: Iterable[str] | object = _UNSET,
+    *,
+    max_message: int | object = _UNSET,
+    repeat_window: float | object = _UNSET,
+    logger_name: str | object = _UNSET,
+    max_chain: int | object = _UNSET,
+    max_group_width: int | object = _UNSET,
+    max_group_depth: int | object = _UNSET,
+) -> Config:
+    """Change some settings, keep the others; a bad value raises before anything changes."""
+    global _current  # noqa: PLW0603 - one process-wide setting, swapped whole
+    given = {
+        "app_packages": app_packages,
+        "max_message": max_message,
+        "repeat_window": repeat_window,
+        "logger_name": logger_name,
+        "max_chain": max_chain,
+        "max_group_width": max_group_width,
+        "max_group_depth": max_group_depth,
+    }
+    changes = {key: value for key, value in given.items() if value is not _UNSET}
+    _current = _current.replace(**changes)
+    from .classify import reset_caches  # noqa: PLC0415 - classify imports this module
+
+    reset_caches()
+    return _current

@@ -1,0 +1,87 @@
+"""`ErrorMiddleware`: pure ASGI; one crash report per failed request, a bare 500 for the client.
+
+The client gets ``{"error": "internal", "error_id": "..."}``: the id is in the log line,
+nothing else (no stack, path or message) leaves the service. When the response had
+already started, no second response is sent: the exception is re-raised for the server
+to close the connection, and uvicorn's "Exception in ASGI application" dump of it is
+filtered out because the report was already logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+
+from .emit import log_exception
+
+TYPE_CHECKING = False  # typing costs milliseconds of import time; mypy still reads this block
+if TYPE_CHECKING:
+    from typing import Any
+
+    Scope = MutableMapping[str, Any]
+    Message = MutableMapping[str, Any]
+    Receive = Callable[[], Awaitable[Message]]
+    Send = Callable[[Message], Awaitable[None]]
+    ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+__all__ = ["ErrorMiddleware", "ReportedFilter"]
+
+_REPORTED_MARK = "__errutil_error_id__"
+_SERVER_LOGGERS = ("uvicorn.error", "hypercorn.error")
+
+
+class ReportedFilter(logging.Filter):
+    """Drops a server's traceback dump of an exception errutil has already reported."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return exc is None or not hasattr(exc, _REPORTED_MARK)
+
+
+class ErrorMiddleware:
+    """``app.add_middleware(ErrorMiddleware)`` or ``ErrorMiddleware(app)``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        for name in _SERVER_LOGGERS:
+            server_logger = logging.getLogger(name)
+            if not any(isinstance(f, ReportedFilter) for f in server_logger.filters):
+                server_logger.addFilter(ReportedFilter())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking_start(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking_start)
+        except Exception as exc:
+            http = {"method": scope.get("method", ""), "path": scope.get("path", ""), "status": 500}
+            report = log_exception(exc, origin="http", http=http)
+            if started:
+                # an exception type refusing attributes is logged by uvicorn as well
+                with contextlib.suppress(Exception):
+                    setattr(exc, _REPORTED_MARK, report.error_id)
+                raise
+            await _send_internal_error(send, report.error_id)
+
+
+async def _send_internal_error(send: Send, error_id: str) -> None:
+    body = b'{"error":"internal","error_id":"' + error_id.encode("ascii") + b'"}'
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode("ascii")),
+    ]
+    try:
+        await send({"type": "http.response.start", "status": 500, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+    except Exception:  # the client went away: the report is logged, nothing more to do
+        pass

@@ -1,0 +1,268 @@
+"""Build a CrashReport from an exception: walk the stack once, keep the app's frames.
+
+The walk is the hot path: per traceback entry it reads the frame's module name and looks
+up a cached app/library decision; only kept frames pay for a file name and a Frame.
+Chains (``__cause__`` / ``__context__``) and ExceptionGroup leaves are walked with an
+explicit stack and an ``id()`` set, so cycles and deep chains cannot recurse or loop.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from types import TracebackType
+
+from . import _config
+from ._types import CrashReport, ErrorInfo, Frame
+from .classify import _app_cache, display_file, is_app_module, module_name
+from .otel import trace_ids
+
+try:  # the C module directly: hashlib would cost milliseconds of import time
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - interpreters without the _blake2 module
+    from hashlib import blake2b
+
+__all__ = ["capture", "exception_type_name", "fingerprint", "safe_message"]
+
+_MAX_NODES = 64  # exceptions in one report, causes and group leaves together
+_MAX_FRAMES = 200  # kept frames per exception after collapsing recursion
+_MAX_PERIOD = 8  # longest cycle of frames recognised as recursion
+_MIN_REPEATS = 3  # a cycle seen this often is collapsed
+
+
+def capture(
+    exc: BaseException,
+    *,
+    origin: str = "main",
+    http: Mapping[str, object] | None = None,
+    context: Mapping[str, str] | None = None,
+) -> CrashReport:
+    """Analyse *exc* into a CrashReport. Never raises for a real exception.
+
+    If the analysis itself fails, the report carries the standard library's traceback
+    (``fallback``), so the original exception is never lost.
+    """
+    if not isinstance(exc, BaseException):
+        raise TypeError(f"capture() needs an exception, got {type(exc).__name__}")
+    try:
+        config = _config.current()
+        info = _build(exc, config)
+        extra = dict(context) if context else {}
+        extra.update(trace_ids())
+        error_id = os.urandom(4).hex()
+        return CrashReport(info, error_id, fingerprint(info), origin, http=http, context=extra)
+    except Exception as fault:
+        return _fallback_report(exc, origin, http, context, fault)
+
+
+def exception_type_name(exc: BaseException) -> str:
+    """``KeyError`` for builtins, ``json.decoder.JSONDecodeError`` otherwise (as traceback does)."""
+    cls = type(exc)
+    qualname = getattr(cls, "__qualname__", None)
+    if not isinstance(qualname, str):
+        qualname = "<unknown>"
+    module = getattr(cls, "__module__", None)
+    if not isinstance(module, str) or module in ("builtins", "__main__"):
+        return qualname
+    return f"{module}.{qualname}"
+
+
+def safe_message(exc: BaseException, limit: int) -> str:
+    """``str(exc)`` capped at *limit* characters (the cut is shown); survives a hostile __str__."""
+    try:
+        message = str(exc)
+    except BaseException as fault:  # any failure of user code must be contained
+        return f"<exception str() failed: {type(fault).__name__}>"
+    if len(message) > limit:
+        return f"{message[:limit]}... [message cut: {len(message)} chars]"
+    return message
+
+
+def fingerprint(info: ErrorInfo) -> str:
+    """Stable hash of the type and the kept frames' files and functions.
+
+    Line numbers and messages are left out, so one bug keeps one fingerprint across
+    requests, restarts and unrelated edits; ExceptionGroup leaves add their type and raise site.
+    """
+    parts = [info.type]
+    parts += [f"{f.file}:{f.function}" for f in info.frames]
+    for leaf in info.leaves:
+        site = leaf.raise_site
+        parts.append(f"[{leaf.type}@{site.file}:{site.function}]" if site else f"[{leaf.type}]")
+    return blake2b("|".join(parts).encode("utf-8", "replace"), digest_size=8).hexdigest()
+
+
+def _next_in_chain(exc: BaseException) -> tuple[BaseException | None, bool]:
+    cause = exc.__cause__
+    if cause is not None:
+        return cause, False
+    if exc.__suppress_context__:
+        return None, False
+    return exc.__context__, True
+
+
+def _build(root: BaseException, config: _config.Config) -> ErrorInfo:
+    """The exception tree as ErrorInfo, built bottom-up from an explicit pre-order walk."""
+    seen: set[int] = set()
+    # (exception, parent index, relation: "cause" | "context" | "leaf")
+    nodes: list[tuple[BaseException, int, str]] = []
+    leaves_hidden: dict[int, int] = {}
+    pending: list[tuple[BaseException, int, str, int, int]] = [(root, -1, "", 0, 0)]
+    while pending:
+        exc, parent, relation, depth, chain = pending.pop()
+        if id(exc) in seen or len(nodes) >= _MAX_NODES:
+            if relation == "leaf" and id(exc) not in seen:
+                leaves_hidden[parent] = leaves_hidden.get(parent, 0) + 1
+            continue
+        seen.add(id(exc))
+        index = len(nodes)
+        nodes.append((exc, parent, relation))
+        linked, implicit = _next_in_chain(exc)
+        if isinstance(linked, BaseException) and chain < config.max_chain:
+            pending.append((linked, index, "context" if implicit else "cause", depth, chain + 1))
+        if isinstance(exc, BaseExceptionGroup):
+            subs = exc.exceptions
+            shown = subs[: config.max_group_width] if depth < config.max_group_depth else ()
+            if len(subs) > len(shown):
+                leaves_hidden[index] = len(subs) - len(shown)
+            for sub in reversed(shown):
+                pending.append((sub, index, "leaf", depth + 1, 0))
+
+    built: list[ErrorInfo | None] = [None] * len(nodes)
+    causes: dict[int, tuple[ErrorInfo, bool]] = {}
+    leaves: dict[int, list[ErrorInfo]] = {}
+    for index in range(len(nodes) - 1, -1, -1):
+        exc, parent, relation = nodes[index]
+        frames, hidden = walk(exc.__traceback__)
+        cause, implicit = causes.get(index, (None, False))
+        info = ErrorInfo(
+            exception_type_name(exc),
+            safe_message(exc, config.max_message),
+            frames,
+            hidden,
+            cause=cause,
+            implicit=implicit,
+            leaves=tuple(reversed(leaves.get(index, ()))),
+            leaves_hidden=leaves_hidden.get(index, 0),
+        )
+        built[index] = info
+        if relation == "leaf":
+            leaves.setdefault(parent, []).append(info)
+        elif relation:
+            causes[parent] = (info, relation == "context")
+    top = built[0]
+    assert top is not None
+    return top
+
+
+def _hidden_by_pytest_convention(
+    frame: object, code: object, f_globals: Mapping[str, object]
+) -> bool:
+    if "__tracebackhide__" in code.co_varnames:  # type: ignore[attr-defined]
+        try:
+            if frame.f_locals.get("__tracebackhide__"):  # type: ignore[attr-defined]
+                return True
+        except Exception:
+            return False
+    return bool(f_globals.get("__tracebackhide__"))
+
+
+def walk(tb: TracebackType | None) -> tuple[tuple[Frame, ...], int]:
+    """Kept frames (innermost first) and the number hidden, for one traceback.
+
+    A frame is kept when its module is an app package; the innermost frame (the raise
+    site) is kept even in a library, marked ``library``. ``__tracebackhide__`` hides a frame.
+    """
+    kept: list[tuple[object, int, str, bool]] = []  # (code, line, module, library)
+    hidden = 0
+    app_cache = _app_cache
+    while tb is not None:
+        frame = tb.tb_frame
+        f_globals = frame.f_globals
+        name = f_globals.get("__name__")
+        if name.__class__ is not str or name == "__main__":
+            name = module_name(f_globals)
+        is_app = app_cache.get(name)
+        if is_app is None:
+            is_app = is_app_module(name)
+        last = tb.tb_next is None
+        if is_app or last:
+            code = frame.f_code
+            if _hidden_by_pytest_convention(frame, code, f_globals):
+                hidden += 1
+            else:
+                kept.append((code, tb.tb_lineno or 0, name, not is_app))
+        else:
+            hidden += 1
+        tb = tb.tb_next
+    kept.reverse()
+    kept_runs = _collapse(kept) if len(kept) > _MIN_REPEATS else [(k, 1) for k in kept]
+    if len(kept_runs) > _MAX_FRAMES:
+        hidden += sum(count for _, count in kept_runs[_MAX_FRAMES:])
+        kept_runs = kept_runs[:_MAX_FRAMES]
+    frames = tuple(
+        Frame(
+            display_file(code.co_filename, name),  # type: ignore[attr-defined]
+            line,
+            code.co_name,  # type: ignore[attr-defined]
+            library,
+            count,
+        )
+        for (code, line, name, library), count in kept_runs
+    )
+    return frames, hidden
+
+
+def _collapse(
+    kept: list[tuple[object, int, str, bool]],
+) -> list[tuple[tuple[object, int, str, bool], int]]:
+    """Fold recursion: a cycle of up to _MAX_PERIOD frames seen _MIN_REPEATS+ times in a row."""
+    keys = [(id(code), line) for code, line, _, _ in kept]
+    out: list[tuple[tuple[object, int, str, bool], int]] = []
+    size = len(keys)
+    i = 0
+    while i < size:
+        best_period, best_repeats = 0, 1
+        for period in range(1, _MAX_PERIOD + 1):
+            if i + period * _MIN_REPEATS > size:
+                break
+            block = keys[i : i + period]
+            repeats = 1
+            while keys[i + repeats * period : i + (repeats + 1) * period] == block:
+                repeats += 1
+            if repeats >= _MIN_REPEATS and repeats * period > best_repeats * best_period:
+                best_period, best_repeats = period, repeats
+        if best_period:
+            out += [(entry, best_repeats) for entry in kept[i : i + best_period]]
+            i += best_period * best_repeats
+        else:
+            out.append((kept[i], 1))
+            i += 1
+    return out
+
+
+def _fallback_report(
+    exc: BaseException,
+    origin: str,
+    http: Mapping[str, object] | None,
+    context: Mapping[str, str] | None,
+    fault: BaseException,
+) -> CrashReport:
+    """errutil failed on *exc*: keep the standard library's full traceback instead."""
+    try:
+        import traceback  # noqa: PLC0415 - only needed when errutil itself failed
+
+        text = "".join(traceback.format_exception(exc)).rstrip("\n")
+    except Exception:
+        text = f"{exception_type_name(exc)}: <traceback unavailable>"
+    text += f"\n(errutil could not shorten this report: {type(fault).__name__})"
+    info = ErrorInfo(exception_type_name(exc), safe_message(exc, 2000), (), 0)
+    return CrashReport(
+        info,
+        os.urandom(4).hex(),
+        "0" * 16,
+        origin,
+        http=http,
+        context=dict(context or {}),
+        fallback=text,
+    )
