@@ -1,0 +1,36 @@
+// Package errutil turns a panic into one short crash report that shows the
+// service's own frames and hides the runtime, net/http, testing and library
+// frames around them (they are counted, not listed).
+//
+// Wire it at the edges:
+//
+//	func main() {
+//		defer errutil.Recover() // log the report, exit 2
+//		...
+//		errutil.Go(worker)                     // goroutine panics are reported, the process goes on
+//		http.ListenAndServe(addr, errutil.Middleware(mux)) // 500 + error_id, no stack to the client
+//	}
+//
+//	func TestX(t *testing.T) {
+//		defer errutil.RecoverT(t) // a panic becomes a short t.Fatal
+//	}
+//
+// A report has the same fields in every language shortstack renders:
+// event, level, error_id, error {type, message}, stack [{file, line,
+// function}] innermost first, stack_hidden, fingerprint, origin and, for
+// requests, http {method, path, status}. The text form is
+//
+//	runtime error: index out of range [5] with length 3  [error_id=3f2a9c1e]
+//	  at internal/store/store.go:12 in store.Load
+//	  at internal/orders/orders.go:8 in orders.Lookup
+//	  at internal/server/routes.go:30 in server.(*Server).crash
+//	  (14 runtime/library frames hidden)
+//
+// The same crash repeated within a window (one minute by default) is logged
+// once; the repeats are counted and summarised in one line when the window
+// closes.
+//
+// errutil uses the standard library only (the zap and logrus adapters import
+// their logger) and never panics itself: on an internal fault it falls back
+// to Go's own panic output.
+package errutil

@@ -1,0 +1,106 @@
+package errutil
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+)
+
+// Middleware recovers a panic in next: the crash is reported (origin http,
+// with method, path and status) and the client gets 500 with
+// {"error":"internal","error_id":"..."}: never a stack or the panic text.
+//
+// http.ErrAbortHandler is re-panicked for net/http, not reported. When the
+// response had already started, or the request asked for a protocol upgrade,
+// no 500 is written (it could not reach the client intact).
+func Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		rw := &trackingWriter{ResponseWriter: w}
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if isAbort(v) {
+				panic(v)
+			}
+			status := http.StatusInternalServerError
+			if rw.status != 0 {
+				status = rw.status
+			}
+			r := report(v, OriginHTTP, func(r *Report) {
+				r.HTTP = &HTTPInfo{Method: req.Method, Path: req.URL.Path, Status: status}
+			}, true)
+			if rw.status != 0 || rw.hijacked || isUpgrade(req) {
+				return
+			}
+			id := "unknown"
+			if r != nil {
+				id = r.ErrorIDString()
+			}
+			h := w.Header()
+			h.Set("Content-Type", "application/json")
+			h.Set("X-Content-Type-Options", "nosniff")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"error":"internal","error_id":"` + id + `"}` + "\n"))
+		}()
+		next.ServeHTTP(rw, req)
+	})
+}
+
+func isUpgrade(req *http.Request) bool {
+	for _, v := range req.Header.Values("Connection") {
+		for _, token := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(token), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// trackingWriter remembers whether the response has started. Unwrap lets
+// http.ResponseController reach the underlying writer's extras.
+type trackingWriter struct {
+	http.ResponseWriter
+	status   int
+	hijacked bool
+}
+
+func (w *trackingWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *trackingWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush starts the response; a no-op when the writer cannot flush.
+func (w *trackingWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		if w.status == 0 {
+			w.status = http.StatusOK
+		}
+		f.Flush()
+	}
+}
+
+// Hijack hands the connection over (websockets); errutil then writes nothing.
+func (w *trackingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("errutil: the response writer does not support hijacking")
+	}
+	w.hijacked = true
+	return h.Hijack()
+}
+
+func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,214 @@
+package errutil
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Sink receives each crash report that is logged. It must not keep the
+// report after it returns.
+type Sink interface {
+	WriteCrash(r *Report)
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(r *Report)
+
+// WriteCrash calls f(r).
+func (f SinkFunc) WriteCrash(r *Report) { f(r) }
+
+// Config sets errutil up; the zero value of every field means its default.
+type Config struct {
+	// AppModules are the import-path prefixes of the service's own code.
+	// Default: the main module's path from the build info.
+	AppModules []string
+	// Sink writes the reports. Default: the text form on stderr.
+	Sink Sink
+	// RepeatWindow is how long repeats of a crash (same fingerprint) are
+	// counted instead of logged. Default one minute; negative logs every crash.
+	RepeatWindow time.Duration
+	// OnCrash is called for every crash, repeats included (metrics).
+	OnCrash func(r *Report)
+	// Exit ends the process after a crash in main. Default os.Exit.
+	Exit func(code int)
+}
+
+type state struct {
+	cfg     Config
+	cls     *classifier
+	repeats *repeats
+}
+
+var (
+	current     atomic.Pointer[state]
+	defaultOnce sync.Once
+)
+
+// Configure replaces errutil's configuration. Call it once at start-up,
+// before serving.
+func Configure(cfg Config) {
+	if cfg.Sink == nil {
+		cfg.Sink = TextSink(os.Stderr)
+	}
+	if cfg.RepeatWindow == 0 {
+		cfg.RepeatWindow = time.Minute
+	}
+	if cfg.Exit == nil {
+		cfg.Exit = os.Exit
+	}
+	current.Store(&state{cfg: cfg, cls: newClassifier(cfg.AppModules), repeats: newRepeats()})
+}
+
+func loadState() *state {
+	if s := current.Load(); s != nil {
+		return s
+	}
+	defaultOnce.Do(func() {
+		if current.Load() == nil {
+			Configure(Config{})
+		}
+	})
+	return current.Load()
+}
+
+func classifierFor() *classifier { return loadState().cls }
+
+// TextSink writes the text form, one report per write, to w.
+func TextSink(w io.Writer) Sink {
+	var mu sync.Mutex
+	return SinkFunc(func(r *Report) {
+		b := append(r.AppendText(make([]byte, 0, 512)), '\n')
+		mu.Lock()
+		defer mu.Unlock()
+		_, _ = w.Write(b)
+	})
+}
+
+// JSONSink writes each report as one JSON line to w.
+func JSONSink(w io.Writer) Sink {
+	var mu sync.Mutex
+	return SinkFunc(func(r *Report) {
+		b, err := r.MarshalJSON()
+		if err != nil {
+			panic(err) // handled as an internal fault: Go's own output follows
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		_, _ = w.Write(append(b, '\n'))
+	})
+}
+
+// report captures v and hands it to the sink, guarding against every fault
+// of its own: if building or writing the report panics, Go's standard panic
+// output for v is written to stderr instead. It returns the report (nil after
+// an internal fault).
+func report(v any, origin string, decorate func(*Report), suppress bool) (r *Report) {
+	defer func() {
+		if fault := recover(); fault != nil {
+			fmt.Fprintf(os.Stderr, "panic: %v\n\n%s\n(errutil: %v)\n", v, debug.Stack(), fault)
+			r = nil
+		}
+	}()
+	s := loadState()
+	r = Capture(v, origin)
+	if decorate != nil {
+		decorate(r)
+	}
+	if s.cfg.OnCrash != nil {
+		s.cfg.OnCrash(r)
+	}
+	if suppress && !s.repeats.admit(r, s.cfg.RepeatWindow, s.cfg.Sink) {
+		return r
+	}
+	s.cfg.Sink.WriteCrash(r)
+	return r
+}
+
+// syncer is what loggers that buffer offer (zap); flushed before exiting.
+type syncer interface{ Sync() error }
+
+// Recover is deferred first in main: a panic is logged as a short report and
+// the process exits with code 2, Go's own crash code. Without a panic it does
+// nothing.
+func Recover() {
+	v := recover()
+	if v == nil {
+		return
+	}
+	report(v, OriginMain, nil, false)
+	s := loadState()
+	if f, ok := s.cfg.Sink.(syncer); ok {
+		_ = f.Sync()
+	}
+	s.cfg.Exit(2)
+}
+
+// Go runs fn in a new goroutine whose panic is reported (origin goroutine,
+// with where Go was called) instead of killing the process.
+func Go(fn func()) {
+	var pc [1]uintptr
+	runtime.Callers(2, pc[:])
+	go func() {
+		defer recoverGoroutine(pc)
+		fn()
+	}()
+}
+
+func recoverGoroutine(startPC [1]uintptr) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	report(v, OriginGoroutine, func(r *Report) {
+		f, _ := runtime.CallersFrames(startPC[:]).Next()
+		if f.Function == "" {
+			return
+		}
+		info := classifierFor().classify(f)
+		r.StartedAt = &Frame{File: info.file, Line: info.line, Function: info.function}
+	}, true)
+}
+
+// TB is the part of testing.TB that RecoverT uses (errutil does not import
+// testing into the service's binary).
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+}
+
+// RecoverT is deferred first in a test: a panic in the test fails it with the
+// short report instead of Go's full goroutine dump.
+//
+//	defer errutil.RecoverT(t)
+func RecoverT(t TB) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	t.Helper()
+	var text string
+	func() {
+		defer func() {
+			if fault := recover(); fault != nil {
+				text = fmt.Sprintf("%v\n%s", v, debug.Stack())
+			}
+		}()
+		text = Capture(v, OriginTest).Text()
+	}()
+	t.Fatal("panic: " + text)
+}
+
+// isAbort reports whether v is http.ErrAbortHandler, the panic net/http uses
+// to abort a response on purpose: it is passed on, never reported.
+func isAbort(v any) bool {
+	err, ok := v.(error)
+	return ok && errors.Is(err, http.ErrAbortHandler)
+}
