@@ -1,0 +1,397 @@
+"""`make setup-panic-handler`: errutil added to existing Python repositories and wired (issue 4).
+
+Each fixture repository (tests/fixtures/inject/<name>) is copied out, made a git repository, and
+taken through the whole life: dry run, inject, its own tests (errutil's included), a real crash,
+a second run that changes nothing, `--check`, and a later `copier update` of the component from a
+new template version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+from copier import run_update
+
+from conftest import commit_all, free_port, git_init, run, snapshot_template
+
+FIXTURES = Path(__file__).parent / "fixtures" / "inject"
+ANSWERS = ".copier-answers.errutil.yml"
+ERRUTIL_INIT = Path("template/python/src/{{package_name}}/errutil/__init__.py")
+MARKER = "# errutil: wired"
+# What a console-script wrapper does (pip and uv write the same): it never runs `__main__` blocks.
+WRAPPER = "import sys\nfrom {module} import {function}\nsys.exit({function}())\n"
+# An HTTP request through the app, in a fresh interpreter (the app is imported as uvicorn would).
+CLIENT = (
+    "from starlette.testclient import TestClient\n"
+    "{setup}\n"
+    "response = TestClient(app, raise_server_exceptions=False).get({path!r})\n"
+    "print(response.status_code, response.text)\n"
+)
+# The fixture repositories' own test runs share one environment.
+FIXTURE_PACKAGES = ["fastapi", "starlette", "httpx", "uvicorn", "pytest", "hypothesis"]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    package_path: str
+    tests_dir: str
+    crash: list[str]  # python arguments that crash it
+    error: str  # the report's first words
+    frame: str  # the innermost frame of the repository's own code, which the report shows
+    wired: dict[str, list[str]]  # file -> lines it holds after the injection
+    module: str = "errutil"
+    http: bool = False
+    manual: int = 0  # entry points reported for a human to wire
+    log_prefix: str = ""
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def pythonpath(self) -> str:
+        return str(Path(self.package_path).parent)
+
+
+CASES = [
+    Case(
+        name="src_cli",
+        package_path="src/inventory",
+        tests_dir="tests",
+        crash=["-c", WRAPPER.format(module="inventory.cli", function="main"), "zz"],
+        error="KeyError: 'zz'",
+        frame="store.py:5 in fetch",
+        wired={
+            "src/inventory/cli.py": [
+                f"from inventory import errutil  {MARKER}\nfrom inventory.core import lookup",
+                f'    """Print the stock of one SKU."""\n    errutil.install()  {MARKER}\n'
+                "    # Parse before touching the store",
+            ]
+        },
+        manual=1,  # inventory-admin names a method
+    ),
+    Case(
+        name="flat_main",
+        package_path="reporter",
+        tests_dir="tests",
+        crash=["-m", "reporter", "--empty"],
+        error="ZeroDivisionError: division by zero",
+        frame="render.py:2 in average",
+        wired={
+            "reporter/__main__.py": [
+                f"from reporter import errutil  {MARKER}\n",
+                'if __name__ == "__main__":  # run as a module only\n'
+                f"    errutil.install()  {MARKER}\n"
+                "    run(sys.argv[1:])",
+            ]
+        },
+    ),
+    Case(
+        name="fastapi_app",
+        package_path="src/shop",
+        tests_dir="tests",
+        crash=["-c", CLIENT.format(setup="from shop.api import app", path="/orders/zz")],
+        error="KeyError: 'zz'",
+        frame="repo.py:5 in load_order",
+        http=True,
+        wired={
+            "src/shop/api.py": [
+                f"from shop import errutil  {MARKER}\nfrom shop import service",
+                f'app = FastAPI(title="Shop")  # one app per process\n'
+                f"app.add_middleware(errutil.ErrorMiddleware)  {MARKER}\n"
+                f"errutil.install()  {MARKER}\n",
+            ]
+        },
+    ),
+    Case(
+        name="factory",
+        package_path="src/billing",
+        tests_dir="tests",
+        crash=[
+            "-c",
+            CLIENT.format(
+                setup="from billing.app import create_app\napp = create_app()",
+                path="/invoices/abc",
+            ),
+        ],
+        error="ValueError: invalid literal for int()",
+        frame="invoices.py:2 in parse_count",
+        http=True,
+        wired={
+            "src/billing/app.py": [
+                '    app = Starlette(routes=[Route("/invoices/{count}", invoice)])\n'
+                f"    app.add_middleware(errutil.ErrorMiddleware)  {MARKER}\n"
+                f"    errutil.install()  {MARKER}\n"
+                "    # Routes are all declared above.\n    return app\n",
+            ]
+        },
+    ),
+    Case(
+        name="own_logging",
+        package_path="src/notifier",
+        tests_dir="tests",
+        crash=["-c", WRAPPER.format(module="notifier.main", function="main"), "nobody"],
+        error="KeyError: 'nobody'",
+        frame="send.py:9 in send",
+        wired={"src/notifier/main.py": [f"def main() -> None:\n    errutil.install()  {MARKER}\n"]},
+        log_prefix="notifier ERROR [errutil] ",
+        unchanged=["src/notifier/logconfig.py"],
+    ),
+    Case(
+        name="has_errutil",
+        package_path="src/legacy",
+        tests_dir="tests",
+        crash=["-c", WRAPPER.format(module="legacy.cli", function="main"), "abc"],
+        error="ValueError: invalid literal for int()",
+        frame="cli.py:8 in parse",  # one line lower: the import was added above,
+        module="crash_errutil",
+        wired={
+            "src/legacy/cli.py": [
+                f"from legacy import crash_errutil  {MARKER}\nfrom legacy import errutil\n",
+                f"def main() -> int:\n    crash_errutil.install()  {MARKER}\n",
+                "print(errutil.describe(",  # the repository's own errutil is still used
+            ]
+        },
+        unchanged=["src/legacy/errutil.py"],
+    ),
+]
+
+
+# --- Helpers -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def template_v1(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This checkout as a template repository whose HEAD is tagged v0.1.0."""
+    template = snapshot_template(tmp_path_factory.mktemp("inject-template") / "shortstack")
+    run(["git", "tag", "v0.1.0"], template)
+    return template
+
+
+@pytest.fixture(scope="session")
+def fixture_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One environment (uv, shared cache) for every fixture repository's tests and crashes."""
+    venv = tmp_path_factory.mktemp("inject-venv") / "venv"
+    env = {"UV_PYTHON_DOWNLOADS": "never"}
+    run(["uv", "venv", "--quiet", "--python", sys.executable, str(venv)], venv.parent, env=env)
+    python = venv / "bin" / "python"
+    run(
+        ["uv", "pip", "install", "--quiet", "--python", str(python), *FIXTURE_PACKAGES], venv.parent
+    )
+    return python
+
+
+def clone(template: Path, dst: Path) -> Path:
+    """A template repository of its own (tags included), so a test can add versions to it."""
+    run(["git", "clone", "--quiet", str(template), str(dst)], template.parent)
+    return dst
+
+
+def copy_fixture(name: str, dst: Path, git: bool = True) -> Path:
+    shutil.copytree(FIXTURES / name, dst)
+    if git:
+        git_init(dst, "the team's repository")
+    return dst
+
+
+def inject(template: Path, repo: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    """`make setup-panic-handler DEST=repo` as the template's Makefile runs it."""
+    return run(
+        [sys.executable, "-m", "shortstack.inject", "--dest", str(repo), *flags],
+        template,
+        env={"PYTHONPATH": str(template)},
+        check=False,
+    )
+
+
+def tree(repo: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(repo).as_posix(): path.read_bytes()
+        for path in sorted(repo.rglob("*"))
+        if path.is_file() and ".git" not in path.parts and "__pycache__" not in path.parts
+    }
+
+
+def git_status(repo: Path) -> str:
+    return run(["git", "status", "--porcelain", "--untracked-files=all"], repo).stdout
+
+
+def check_report(case: Case, result: subprocess.CompletedProcess[str]) -> None:
+    """One short report, through the repository's logging; the client sees only an error id."""
+    assert "Traceback (most recent call last)" not in result.stderr, result.stderr
+    assert "Exception in ASGI application" not in result.stderr, result.stderr
+    first = re.search(
+        rf"^{re.escape(case.log_prefix + case.error)}.*\[error_id=(\w+)\]",
+        result.stderr,
+        re.MULTILINE,
+    )
+    assert first, result.stderr
+    assert case.frame in result.stderr, result.stderr
+    if case.http:
+        status, _, body = result.stdout.strip().partition(" ")
+        assert status == "500", result.stdout
+        assert json.loads(body) == {"error": "internal", "error_id": json.loads(body)["error_id"]}
+        assert json.loads(body)["error_id"] == first.group(1)
+    else:
+        assert result.returncode != 0
+
+
+# --- The whole life of an injection, per repository shape ---------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_inject_then_crash_then_rerun_then_update(
+    case: Case, template_v1: Path, fixture_python: Path, tmp_path: Path
+) -> None:
+    template = clone(template_v1, tmp_path / "shortstack")
+    repo = copy_fixture(case.name, tmp_path / case.name)
+    before = tree(repo)
+
+    # DRY_RUN=1: the diff, and nothing written.
+    dry = inject(template, repo, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert f"+++ b/{ANSWERS}" in dry.stdout
+    for path in case.wired:
+        assert f"+++ b/{path}" in dry.stdout
+    assert tree(repo) == before and not git_status(repo)
+
+    # The injection: component added, entry points wired, file by file.
+    first = inject(template, repo)
+    assert first.returncode == 0, first.stderr
+    for path, snippets in case.wired.items():
+        assert f"wired     {path}: " in first.stdout
+        text = (repo / path).read_text()
+        for snippet in snippets:
+            assert snippet in text, f"{snippet!r} not in {path}:\n{text}"
+    assert f"added     {case.package_path}/{case.module}/__init__.py" in first.stdout
+    assert ("Not wired (add the line by hand)" in first.stdout) == bool(case.manual)
+    assert first.stdout.count("\n      from ") == case.manual
+    for path, content in before.items():  # nothing the repository had is lost
+        if path not in case.wired:
+            assert (repo / path).read_bytes() == content, path
+    answers = yaml.safe_load((repo / ANSWERS).read_text())
+    assert answers["errutil_module"] == case.module
+    assert answers["package_path"] == case.package_path
+    assert answers["_commit"] == "v0.1.0"
+
+    # The repository's own tests still pass, and errutil's run with them.
+    tests = run(
+        [str(fixture_python), "-m", "pytest", "-v", "-p", "no:cacheprovider"],
+        repo,
+        env={"PYTHONPATH": case.pythonpath},
+    )
+    assert f"{case.tests_dir}/{case.module}/" in tests.stdout
+    assert " passed" in tests.stdout and " failed" not in tests.stdout
+
+    # A crash gives one short report.
+    crash = run(
+        [str(fixture_python), *case.crash], repo, env={"PYTHONPATH": case.pythonpath}, check=False
+    )
+    check_report(case, crash)
+
+    # A second run changes nothing and says so; --check agrees.
+    commit_all(repo, "errutil")
+    again = inject(template, repo)
+    assert again.returncode == 0, again.stderr
+    assert "Nothing to change" in again.stdout
+    assert not git_status(repo)
+    check = inject(template, repo, "--check")
+    assert check.returncode == (1 if case.manual else 0), check.stdout
+    assert "NOT WIRED" not in check.stdout
+
+    # Later, the template improves errutil: `copier update -a .copier-answers.errutil.yml`.
+    improved = template / ERRUTIL_INIT
+    improved.write_text(improved.read_text() + "\n# errutil v0.2.0\n")
+    commit_all(template, "errutil v0.2.0")
+    run(["git", "tag", "v0.2.0"], template)
+    run_update(
+        str(repo), answers_file=ANSWERS, defaults=True, overwrite=True, unsafe=False, quiet=True
+    )
+    assert (
+        "# errutil v0.2.0" in (repo / case.package_path / case.module / "__init__.py").read_text()
+    )
+    assert yaml.safe_load((repo / ANSWERS).read_text())["_commit"] == "v0.2.0"
+    changed = {line[3:] for line in git_status(repo).splitlines()}
+    assert changed == {ANSWERS, f"{case.package_path}/{case.module}/__init__.py"}, changed
+    for path in case.unchanged:
+        assert (repo / path).read_bytes() == before[path]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_a_dirty_tree_is_refused_and_left_alone(case: Case, tmp_path: Path) -> None:
+    repo = copy_fixture(case.name, tmp_path / case.name)
+    (repo / "notes.txt").write_text("work in progress\n")
+    before = tree(repo)
+    result = inject(Path(__file__).parents[1], repo)
+    assert result.returncode == 2
+    assert "uncommitted changes" in result.stderr and "notes.txt" in result.stderr
+    assert "FORCE=1" in result.stderr
+    assert tree(repo) == before
+
+
+def test_a_directory_outside_git_is_refused_unless_forced(
+    tmp_path: Path, template_v1: Path
+) -> None:
+    repo = copy_fixture("src_cli", tmp_path / "src_cli", git=False)
+    before = tree(repo)
+    refused = inject(template_v1, repo)
+    assert refused.returncode == 2 and "not a git repository" in refused.stderr
+    assert tree(repo) == before
+    forced = inject(template_v1, repo, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "wired     src/inventory/cli.py" in forced.stdout
+
+
+@pytest.mark.slow
+def test_uvicorn_serves_the_wired_app_with_short_reports(
+    template_v1: Path, fixture_python: Path, tmp_path: Path
+) -> None:
+    repo = copy_fixture("fastapi_app", tmp_path / "fastapi_app")
+    assert inject(template_v1, repo).returncode == 0
+    port = free_port()
+    log = tmp_path / "uvicorn.log"
+    with log.open("w") as sink:
+        server = subprocess.Popen(
+            [str(fixture_python), "-m", "uvicorn", "shop.api:app", "--port", str(port)],
+            cwd=repo,
+            env={**os.environ, "PYTHONPATH": "src"},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            body = _get_until_up(f"http://127.0.0.1:{port}/orders/zz", server)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    output = log.read_text()
+    assert set(body) == {"error", "error_id"} and body["error"] == "internal"
+    assert f"[error_id={body['error_id']}]" in output, output
+    assert "repo.py:5 in load_order" in output
+    assert "Traceback" not in output and "Exception in ASGI application" not in output
+
+
+def _get_until_up(url: str, server: subprocess.Popen[bytes]) -> dict[str, str]:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=5)
+        except urllib.error.HTTPError as error:
+            assert error.code == 500
+            return dict(json.loads(error.read()))
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("uvicorn did not start")
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"{url} did not fail")
