@@ -1,0 +1,3 @@
+module shortstack/gowire
+
+go 1.22
