@@ -10,12 +10,20 @@ __all__ = ["CrashReport", "ErrorInfo", "Frame"]
 class Frame:
     """One kept stack frame: where (file relative to its package root, line) and in what."""
 
-    __slots__ = ("file", "function", "library", "line", "repeated")
+    __slots__ = ("file", "function", "library", "line", "path", "repeated")
 
     def __init__(
-        self, file: str, line: int, function: str, library: bool = False, repeated: int = 1
+        self,
+        file: str,
+        line: int,
+        function: str,
+        *,
+        library: bool = False,
+        repeated: int = 1,
+        path: str = "",
     ) -> None:
         self.file = file
+        self.path = path or file  # the file as the interpreter knows it (for source lines)
         self.line = line
         self.function = function
         self.library = library  # a library frame kept because the exception was raised there

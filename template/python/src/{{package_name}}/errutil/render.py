@@ -81,7 +81,7 @@ def _frame_line(frame: Frame, *, source: bool) -> str:
 
 def _source_line(frame: Frame) -> str:
     try:
-        return linecache.getline(frame.file, frame.line).strip()
+        return linecache.getline(frame.path, frame.line).strip()
     except Exception:  # unreadable or undecodable source: the location is enough
         return ""
 

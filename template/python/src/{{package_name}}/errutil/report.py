@@ -205,8 +205,9 @@ def walk(tb: TracebackType | None) -> tuple[tuple[Frame, ...], int]:
             display_file(code.co_filename, name),  # type: ignore[attr-defined]
             line,
             code.co_name,  # type: ignore[attr-defined]
-            library,
-            count,
+            library=library,
+            repeated=count,
+            path=code.co_filename,  # type: ignore[attr-defined]
         )
         for (code, line, name, library), count in kept_runs
     )
