@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from . import errutil
+from .app import create_app
 from .config import Settings
 from .logging_config import configure_logging
 
@@ -31,8 +32,6 @@ def start(settings: Settings | None = None) -> Settings:
 
 def check_wiring() -> list[str]:
     """Return what is missing for errutil to catch every crash (empty when all is wired)."""
-    from .app import create_app
-
     problems: list[str] = []
     previous_hook = sys.excepthook
     try:
@@ -44,7 +43,9 @@ def check_wiring() -> list[str]:
         errutil.uninstall()
         sys.excepthook = previous_hook
     app = create_app()
-    if not any(m.cls is errutil.ErrorMiddleware for m in app.user_middleware):
+    # Middleware.cls is typed as a protocol; compare through `object` to ask "is it ours?".
+    wrapped: list[object] = [m.cls for m in app.user_middleware]
+    if errutil.ErrorMiddleware not in wrapped:
         problems.append("create_app() does not add errutil.ErrorMiddleware")
     return problems
 
