@@ -24,7 +24,9 @@ import pytest
 import yaml
 from copier import run_update
 
-from conftest import commit_all, free_port, git_init, run, snapshot_template
+from conftest import REPO, commit_all, free_port, git_init, render, run, snapshot_template
+from shortstack.inject.detect import InjectError, detect_layout
+from shortstack.inject.wire import FilePlan, Manual, plan_wiring
 
 FIXTURES = Path(__file__).parent / "fixtures" / "inject"
 ANSWERS = ".copier-answers.errutil.yml"
@@ -395,3 +397,176 @@ def _get_until_up(url: str, server: subprocess.Popen[bytes]) -> dict[str, str]:
             time.sleep(0.2)
         else:
             pytest.fail(f"{url} did not fail")
+
+
+# --- Wiring shapes, without copier ---------------------------------------------------------------
+
+
+def _repo(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def _plan(repo: Path, module: str = "errutil") -> tuple[dict[str, FilePlan], list[Manual]]:
+    plans, problems = plan_wiring(detect_layout(repo), module)
+    return {plan.path: plan for plan in plans}, problems + [m for p in plans for m in p.manual]
+
+
+def test_an_app_built_inside_a_block_is_reported_not_edited(tmp_path: Path) -> None:
+    source = (
+        "import os\n\nfrom fastapi import FastAPI\n\n"
+        'if os.environ.get("DEBUG"):\n    app = FastAPI(debug=True)\nelse:\n    app = FastAPI()\n'
+    )
+    repo = _repo(tmp_path, {"src/svc/__init__.py": "", "src/svc/api.py": source})
+    plans, manual = _plan(repo)
+    assert not plans["src/svc/api.py"].changed
+    assert [(m.line, m.what) for m in manual] == [(6, "`app = ...`"), (8, "`app = ...`")]
+    assert manual[0].instruction == (
+        "from svc import errutil; app.add_middleware(errutil.ErrorMiddleware); errutil.install()"
+    )
+
+
+def test_a_factory_that_returns_the_app_unnamed_is_reported(tmp_path: Path) -> None:
+    source = "from fastapi import FastAPI\n\n\ndef create_app():\n    return FastAPI()\n"
+    repo = _repo(tmp_path, {"svc/__init__.py": "", "svc/app.py": source})
+    plans, manual = _plan(repo)
+    assert not plans["svc/app.py"].changed
+    assert len(manual) == 1 and "returns the app without naming it" in manual[0].reason
+
+
+def test_a_one_line_main_block_becomes_a_block(tmp_path: Path) -> None:
+    source = 'from svc.jobs import run\n\nif __name__ == "__main__": run()  # go\n'
+    repo = _repo(tmp_path, {"svc/__init__.py": "", "svc/__main__.py": source})
+    plans, manual = _plan(repo)
+    assert plans["svc/__main__.py"].new == (
+        f"from svc import errutil  {MARKER}\nfrom svc.jobs import run\n\n"
+        f'if __name__ == "__main__":\n    errutil.install()  {MARKER}\n    run()  # go\n'
+    )
+    assert not manual
+
+
+def test_a_name_already_bound_gets_an_alias(tmp_path: Path) -> None:
+    source = (
+        "from fastapi import FastAPI\n\nimport errutil\n\n"
+        "app = FastAPI()\napp.state.helper = errutil.helper\n"
+    )
+    repo = _repo(tmp_path, {"svc/__init__.py": "", "svc/api.py": source, "errutil.py": ""})
+    plans, _ = _plan(repo)
+    new = plans["svc/api.py"].new
+    assert f"from svc import errutil as svc_errutil  {MARKER}\n" in new
+    assert f"app.add_middleware(svc_errutil.ErrorMiddleware)  {MARKER}\n" in new
+    assert "app.state.helper = errutil.helper\n" in new
+
+
+def test_relative_imports_and_installs_at_start_up_count_as_wired(tmp_path: Path) -> None:
+    """The shape of a service rendered from the template: nothing to add."""
+    files = {
+        "src/svc/__init__.py": "",
+        "src/svc/startup.py": "from . import errutil\n\n\ndef start():\n    errutil.install()\n",
+        "src/svc/app.py": (
+            "from fastapi import FastAPI\n\nfrom . import errutil\n\n\n"
+            "def create_app():\n    app = FastAPI()\n"
+            "    app.add_middleware(errutil.ErrorMiddleware)\n    return app\n"
+        ),
+        "src/svc/__main__.py": (
+            "from .startup import start\n\n\ndef main():\n    start()\n\n\n"
+            'if __name__ == "__main__":\n    main()\n'
+        ),
+        "pyproject.toml": '[project]\nname = "svc"\n[project.scripts]\nsvc = "svc.__main__:main"\n',
+    }
+    plans, manual = _plan(_repo(tmp_path, files))
+    assert not any(plan.changed for plan in plans.values())
+    assert not manual
+    assert plans["src/svc/app.py"].already == ["`app` (factory create_app())"]
+
+
+def test_a_one_line_console_script_body_is_reported(tmp_path: Path) -> None:
+    files = {
+        "svc/__init__.py": "",
+        "svc/cli.py": "def main(): return 0\n",
+        "pyproject.toml": '[project]\nname = "svc"\n[project.scripts]\nsvc = "svc.cli:main"\n',
+    }
+    plans, manual = _plan(_repo(tmp_path, files))
+    assert not plans["svc/cli.py"].changed
+    assert (
+        len(manual) == 1 and manual[0].instruction == "from svc import errutil; errutil.install()"
+    )
+
+
+def test_the_package_is_detected_or_asked_for(tmp_path: Path) -> None:
+    with pytest.raises(InjectError, match="No Python package found"):
+        detect_layout(_repo(tmp_path / "none", {"script.py": ""}))
+    several = _repo(tmp_path / "several", {"a/__init__.py": "", "b/__init__.py": ""})
+    with pytest.raises(InjectError, match=r"Several packages in .*: a, b\..*PACKAGE=name"):
+        detect_layout(several)
+    assert detect_layout(several, "b").package_path == "b"
+    with pytest.raises(InjectError, match=r"PACKAGE=c: neither src/c/__init__\.py nor"):
+        detect_layout(several, "c")
+    named = _repo(
+        tmp_path / "named",
+        {
+            "src/a/__init__.py": "",
+            "src/b_c/__init__.py": "",
+            "pyproject.toml": 'project.name = "b-c"\n',
+        },
+    )
+    assert detect_layout(named).package_path == "src/b_c"
+
+
+def test_wired_imports_pass_isort(tmp_path: Path) -> None:
+    """The import goes where ruff's isort expects it, so a repository's lint stays green."""
+    repo = copy_fixture("src_cli", tmp_path / "src_cli", git=False)
+    plans, _ = _plan(repo)
+    wired = repo / "src/inventory/cli.py"
+    wired.write_text(plans["src/inventory/cli.py"].new)
+    lint = run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "I", str(wired)],
+        repo,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout
+
+
+# --- Entry points: make, the make fragment, a rendered service ------------------------------------
+
+
+def test_make_target_needs_dest() -> None:
+    result = run(["make", "--no-print-directory", "setup-panic-handler"], REPO, check=False)
+    assert result.returncode != 0
+    assert "usage: make setup-panic-handler DEST=../their-repo" in result.stderr
+
+
+@pytest.mark.slow
+def test_make_dry_run_then_the_fragment_inside_the_repo(template_v1: Path, tmp_path: Path) -> None:
+    repo = copy_fixture("flat_main", tmp_path / "flat_main")
+    dry = run(
+        ["make", "--no-print-directory", "setup-panic-handler", f"DEST={repo}", "DRY_RUN=1"],
+        template_v1,
+    )
+    assert "+++ b/reporter/__main__.py" in dry.stdout
+    assert not git_status(repo)
+    run(["make", "--no-print-directory", "setup-panic-handler", f"DEST={repo}"], template_v1)
+    commit_all(repo, "errutil")
+
+    # Later, from inside the repository: a new entry point, then the fragment wires it.
+    (repo / "reporter/weekly.py").write_text(
+        'from reporter.jobs import run\n\nif __name__ == "__main__":\n    run([])\n'
+    )
+    commit_all(repo, "weekly report")
+    check = run(
+        ["make", "--no-print-directory", "-f", "errutil.mk", "errutil-check"], repo, check=False
+    )
+    assert check.returncode != 0 and "NOT WIRED reporter/weekly.py" in check.stdout
+    wire = run(["make", "--no-print-directory", "-f", "errutil.mk", "setup-panic-handler"], repo)
+    assert "wired     reporter/weekly.py: install() at the start of" in wire.stdout
+    assert f"    errutil.install()  {MARKER}\n" in (repo / "reporter/weekly.py").read_text()
+
+
+def test_a_rendered_service_is_already_wired(tmp_path: Path) -> None:
+    service = render(tmp_path / "svc")
+    result = inject(REPO, service, "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is wired into every entry point found" in result.stdout

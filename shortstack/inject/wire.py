@@ -354,7 +354,10 @@ class _FilePlanner:
             return suite.with_changes(body=[*body[:index], *lines, *body[index:]])
         assert isinstance(suite, cst.SimpleStatementSuite)
         # A one-line body (`if __name__ == "__main__": main()`) becomes a block.
-        return cst.IndentedBlock(body=[*lines, cst.SimpleStatementLine(body=suite.body)])
+        moved = cst.SimpleStatementLine(
+            body=suite.body, trailing_whitespace=suite.trailing_whitespace
+        )
+        return cst.IndentedBlock(body=[*lines, moved])
 
     def wire_function(self, func: cst.FunctionDef, why: str) -> cst.FunctionDef:
         install = f"{self.binding}.install()"
