@@ -1,0 +1,470 @@
+"""The Go flavour: render `language=go` with each logger, run the output's own make targets,
+crash the built service (HTTP, goroutine, main) in both log formats, and wire errutil into an
+existing Go repository with gowire."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import REPO, free_port, git_init, render, run
+
+pytestmark = [pytest.mark.go, pytest.mark.slow]
+
+if shutil.which("go") is None:
+    pytest.skip("the Go toolchain is not installed", allow_module_level=True)
+
+LOGGERS = ["slog", "zap", "logrus"]
+SLUG = "orders-service"
+# One render uses a module path that is not the default, so no path is hard-wired.
+MODULES = {
+    "slog": "example.com/orders-service",
+    "zap": "git.example.org/team/orders",
+    "logrus": "example.com/orders-service",
+}
+LOGGER_DEPENDENCY = {
+    "zap": "go.uber.org/zap",
+    "logrus": "github.com/sirupsen/logrus",
+}
+GOLANGCI_LINT_VERSION = "v2.15.0"
+CRASH_HEADER = "runtime error: index out of range [5] with length 3  [error_id="
+ERROR_ID = re.compile(r"^[0-9a-f]{8}$")
+
+
+def _golangci_lint_v2_on_path() -> bool:
+    found = shutil.which("golangci-lint")
+    if found is None:
+        return False
+    out = subprocess.run([found, "version"], capture_output=True, text=True, check=False)
+    return re.search(r"version v?2\.", out.stdout + out.stderr) is not None
+
+
+@pytest.fixture(scope="session")
+def go_tools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """golangci-lint v2, built once for the session (every render's `make setup` reuses it)."""
+    bin_dir = tmp_path_factory.mktemp("go-tools")
+    if not _golangci_lint_v2_on_path():
+        run(
+            [
+                "go",
+                "install",
+                f"github.com/golangci/golangci-lint/v2/cmd/golangci-lint@{GOLANGCI_LINT_VERSION}",
+            ],
+            REPO,
+            env={"GOBIN": str(bin_dir)},
+            timeout=1500,
+        )
+    saved = os.environ["PATH"]
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{saved}"
+    yield bin_dir
+    os.environ["PATH"] = saved
+
+
+@pytest.fixture(scope="session", params=LOGGERS)
+def go_service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, go_tools: Path
+) -> Path:
+    """The Go template rendered with one logger, committed, set up and built."""
+    logger: str = request.param
+    dst = render(
+        tmp_path_factory.mktemp(f"go-{logger}", numbered=False) / SLUG,
+        project_name="Orders Service",
+        language="go",
+        go_logger=logger,
+        go_module=MODULES[logger],
+    )
+    git_init(dst)
+    run(["make", "setup"], dst)
+    run(["go", "build", "-o", "bin/service", f"./cmd/{SLUG}"], dst)
+    return dst
+
+
+def _logger(service: Path) -> str:
+    return service.parent.name.split("-")[1]
+
+
+def test_only_the_chosen_logger_is_rendered(go_service: Path) -> None:
+    logger = _logger(go_service)
+    errutil = go_service / "pkg" / "errutil"
+    go_mod = (go_service / "go.mod").read_text()
+    assert go_mod.startswith(f"module {MODULES[logger]}\n\ngo 1.22\n")
+    for other, dependency in LOGGER_DEPENDENCY.items():
+        assert (dependency in go_mod) == (other == logger), go_mod
+    for other in LOGGERS:
+        assert (errutil / f"{other}.go").exists() == (other == logger)
+        assert (errutil / f"{other}_test.go").exists() == (other == logger)
+    leftovers = [p for p in go_service.rglob("*") if ".jinja" in p.name or "{{" in p.name]
+    assert leftovers == []
+
+
+def test_lint_and_test_pass(go_service: Path) -> None:
+    run(["make", "lint"], go_service)
+    run(["make", "test"], go_service)
+
+
+def test_shipped_go_sum_is_what_tidy_writes(go_service: Path) -> None:
+    run(["go", "mod", "tidy", "-diff"], go_service)
+    assert run(["gofmt", "-l", "."], go_service).stdout == ""
+
+
+def test_setup_panic_handler_checks_every_main(go_service: Path, tmp_path: Path) -> None:
+    run(["make", "setup-panic-handler"], go_service)
+    copy = tmp_path / "copy"
+    shutil.copytree(go_service, copy, ignore=shutil.ignore_patterns("bin", ".git"))
+    main_go = copy / "cmd" / SLUG / "main.go"
+    main_go.write_text(main_go.read_text().replace("\tdefer errutil.Recover()", "\t// removed"))
+    failed = run(["make", "setup-panic-handler"], copy, check=False)
+    assert failed.returncode != 0
+    assert "does not start with `defer errutil.Recover()`" in failed.stdout
+
+
+# --- The running service ---------------------------------------------------------------
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+class Service:
+    """The built binary, started with CRASH_DEMO=routes on a free port."""
+
+    def __init__(self, service: Path, log_format: str, tmp_path: Path) -> None:
+        self.port = free_port()
+        self.stderr_path = tmp_path / f"stderr-{log_format}.log"
+        self._stderr = self.stderr_path.open("w")
+        env = {**os.environ, "PORT": str(self.port), "LOG_FORMAT": log_format}
+        env["CRASH_DEMO"] = "routes"
+        self.proc = subprocess.Popen(
+            [str(service / "bin" / "service")],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+        )
+        self._wait_until_healthy()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"the service exited {self.proc.returncode}: {self.stderr()}")
+            try:
+                if _get(self.url("/healthz"))[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        pytest.fail(f"the service did not answer /healthz: {self.stderr()}")
+
+    def wait_for_metric(self, line: str) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if line in _get(self.url("/metrics"))[1].splitlines():
+                return
+            time.sleep(0.1)
+        pytest.fail(f"/metrics never showed {line!r}")
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=30)
+        self._stderr.close()
+        return code
+
+    def stderr(self) -> str:
+        if not self._stderr.closed:
+            self._stderr.flush()
+        return self.stderr_path.read_text()
+
+
+def _text_report(stderr: str, part: str) -> list[str]:
+    """The text report (a header and its indented lines) that contains `part`."""
+    blocks: list[list[str]] = []
+    for line in stderr.splitlines():
+        if line.startswith("  ") and blocks:
+            blocks[-1].append(line)
+        else:
+            blocks.append([line])
+    found = [block for block in blocks if any(part in line for line in block)]
+    if len(found) != 1:
+        pytest.fail(f"{len(found)} reports with {part!r} in:\n{stderr}")
+    return found[0]
+
+
+def _json_lines(stderr: str) -> list[dict[str, Any]]:
+    records = []
+    for line in stderr.splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            pytest.fail(f"not one JSON object per line: {line!r}\n{stderr}")
+    return records
+
+
+def _check_frames(stack: list[dict[str, Any]], outer: str) -> None:
+    assert [f["function"] for f in stack] == ["store.Load", "orders.Lookup", outer]
+    assert [f["file"] for f in stack[:2]] == [
+        "internal/store/store.go",
+        "internal/orders/orders.go",
+    ]
+    assert all(isinstance(f["line"], int) and f["line"] > 0 for f in stack)
+
+
+@pytest.mark.parametrize("log_format", ["console", "json"])
+def test_crash_over_http_and_in_a_goroutine(
+    go_service: Path, log_format: str, tmp_path: Path
+) -> None:
+    service = Service(go_service, log_format, tmp_path)
+    try:
+        status, body = _get(service.url("/debug/crash"))
+        assert status == 500
+        client = json.loads(body)
+        assert set(client) == {"error", "error_id"} and client["error"] == "internal"
+        assert ERROR_ID.match(client["error_id"])
+        for leak in ("runtime", "index", ".go", "store"):
+            assert leak not in body
+
+        status, _ = _get(service.url("/debug/crash/goroutine"))
+        assert status == 202
+        service.wait_for_metric('panics_total{origin="goroutine"} 1')
+        service.wait_for_metric('panics_total{origin="http"} 1')
+        assert _get(service.url("/healthz"))[0] == 200  # the process went on
+    finally:
+        code = service.stop()
+    stderr = service.stderr()
+    assert code == 0, stderr  # graceful shutdown on SIGTERM
+    assert "goroutine " not in stderr.replace("goroutine started at", "")  # no Go stack dump
+
+    if log_format == "console":
+        http_report = _text_report(stderr, f"[error_id={client['error_id']}]")
+        assert http_report[0] == f"{CRASH_HEADER}{client['error_id']}]"
+        assert len(http_report) <= 6, http_report
+        assert "in store.Load" in http_report[1] and "in server.(*Server).crash" in http_report[3]
+        assert re.fullmatch(r"  \(\d+ runtime/library frames hidden\)", http_report[-1])
+        goroutine_report = _text_report(stderr, "goroutine started at")
+        assert goroutine_report[0].startswith(CRASH_HEADER)
+        assert len(goroutine_report) <= 6, goroutine_report
+        assert "in server.(*Server).crashGoroutine)" in goroutine_report[-1]
+        return
+
+    records = _json_lines(stderr)
+    crashes = [r for r in records if r.get("event") == "crash"]
+    by_origin = {r["origin"]: r for r in crashes}
+    assert sorted(by_origin) == ["goroutine", "http"], crashes
+    http_crash = by_origin["http"]
+    assert http_crash["level"] == "error"
+    assert http_crash["error_id"] == client["error_id"]
+    assert http_crash["error"] == {
+        "type": "runtime.boundsError",
+        "message": "runtime error: index out of range [5] with length 3",
+    }
+    assert http_crash["http"] == {"method": "GET", "path": "/debug/crash", "status": 500}
+    assert http_crash["stack_hidden"] > 0 and re.fullmatch(
+        r"[0-9a-f]{16}", http_crash["fingerprint"]
+    )
+    _check_frames(http_crash["stack"], "server.(*Server).crash")
+    goroutine_crash = by_origin["goroutine"]
+    _check_frames(goroutine_crash["stack"], "server.(*Server).crashGoroutine.func1")
+    assert goroutine_crash["started_at"]["function"] == "server.(*Server).crashGoroutine"
+    assert "http" not in goroutine_crash
+    assert "stacktrace" not in json.dumps(crashes)  # no logger-added stack
+
+
+@pytest.mark.parametrize("log_format", ["console", "json"])
+def test_crash_in_main_exits_2_with_a_short_report(go_service: Path, log_format: str) -> None:
+    env = {"LOG_FORMAT": log_format, "CRASH_DEMO": "main", "PORT": str(free_port())}
+    result = run([str(go_service / "bin" / "service")], go_service, env=env, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "goroutine " not in result.stderr
+    if log_format == "console":
+        report = result.stderr.strip().splitlines()
+        assert report[0].startswith(CRASH_HEADER)
+        assert len(report) <= 6, report
+        assert "in main.main" in result.stderr
+        return
+    crashes = [r for r in _json_lines(result.stderr) if r.get("event") == "crash"]
+    assert len(crashes) == 1 and crashes[0]["origin"] == "main"
+    assert [f["function"] for f in crashes[0]["stack"]][:2] == ["store.Load", "orders.Lookup"]
+    assert crashes[0]["stack"][-1]["file"] == f"cmd/{SLUG}/main.go"
+
+
+def test_bad_setting_is_refused_clearly(go_service: Path) -> None:
+    result = run(
+        [str(go_service / "bin" / "service")], go_service, env={"LOG_FORMAT": "xml"}, check=False
+    )
+    assert result.returncode == 1
+    assert 'LOG_FORMAT="xml": want one of json, console' in result.stderr
+
+
+def test_bench_prints_the_ratio(go_service: Path) -> None:
+    if _logger(go_service) != "slog":
+        pytest.skip("errutil's core is the same for every logger: benchmarked once")
+    out = run(["make", "bench"], go_service).stdout
+    assert "BenchmarkCaptureAndFormat" in out and "BenchmarkDebugStack" in out
+    assert re.search(r"errutil is \d+\.\dx faster", out), out
+
+
+def test_setup_builds_golangci_lint_when_none_is_on_path(go_service: Path, tmp_path: Path) -> None:
+    if _logger(go_service) != "slog":
+        pytest.skip("one logger is enough: the lint tool does not depend on it")
+    copy = tmp_path / "fresh"
+    shutil.copytree(go_service, copy, ignore=shutil.ignore_patterns("bin", ".git"))
+    go_dir = str(Path(shutil.which("go") or "go").parent)
+    path = os.pathsep.join(
+        [go_dir, *(p for p in os.environ["PATH"].split(os.pathsep) if not _has_golangci(p))]
+    )
+    result = run(["make", "setup"], copy, env={"PATH": path}, timeout=1500)
+    assert "building v2." in result.stdout
+    assert (copy / "bin" / "golangci-lint").is_file()
+    version = run([str(copy / "bin" / "golangci-lint"), "version"], copy)
+    assert "version 2." in version.stdout + version.stderr
+
+
+def _has_golangci(directory: str) -> bool:
+    return (Path(directory) / "golangci-lint").exists()
+
+
+# --- gowire: errutil into an existing Go repository --------------------------------------
+
+LEGACY_MAIN = """\
+// Command legacy does legacy things.
+package main
+
+import (
+\t"fmt"
+\t"os"
+
+\t"example.com/legacy/internal/work"
+)
+
+// main runs the work; "crash" as the first argument panics three frames deep.
+func main() {
+\t// the real work
+\tif len(os.Args) > 1 && os.Args[1] == "crash" {
+\t\twork.Crash()
+\t}
+\tfmt.Println(work.Hello()) // greet
+}
+"""
+
+LEGACY_WORK = """\
+// Package work is the legacy repository's code.
+package work
+
+// Hello greets.
+func Hello() string { return "hello" }
+
+var items = []int{1, 2, 3}
+
+// Crash reads past the end of items.
+func Crash() { _ = lookup(5) }
+
+func lookup(i int) int { return items[i] }
+"""
+
+LEGACY_TEST = """\
+package work
+
+import "testing"
+
+func TestHello(t *testing.T) {
+\tif Hello() != "hello" {
+\t\tt.Fatal(Hello())
+\t}
+}
+"""
+
+
+def _legacy_repo(root: Path) -> Path:
+    files = {
+        "go.mod": "module example.com/legacy\n\ngo 1.22\n",
+        "cmd/legacy/main.go": LEGACY_MAIN,
+        "internal/work/work.go": LEGACY_WORK,
+        "internal/work/work_test.go": LEGACY_TEST,
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    git_init(root)
+    return root
+
+
+def _gowire(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run(["go", "run", ".", *args], REPO / "gowire", check=check)
+
+
+def test_gowire_unit_tests() -> None:
+    run(["go", "vet", "./..."], REPO / "gowire")
+    run(["go", "test", "-count=1", "./..."], REPO / "gowire")
+
+
+@pytest.mark.parametrize("errutil_dir", ["pkg/errutil", "internal/platform/errutil"])
+def test_gowire_adds_errutil_and_wires_main(tmp_path: Path, errutil_dir: str) -> None:
+    repo = _legacy_repo(tmp_path / "legacy")
+    out = _gowire("-dest", str(repo), "-errutil-dir", errutil_dir).stdout
+    assert f"added      {errutil_dir}/" in out
+    assert "wired      cmd/legacy/main.go: defer errutil.Recover() first in func main" in out
+    assert "verified   go build ./... passes" in out
+
+    main_go = (repo / "cmd/legacy/main.go").read_text()
+    assert f'\t"example.com/legacy/{errutil_dir}"\n' in main_go
+    assert "func main() {\n\tdefer errutil.Recover()\n\t// the real work\n" in main_go
+    assert "fmt.Println(work.Hello()) // greet" in main_go
+    answers = (repo / ".copier-answers.errutil-go.yml").read_text()
+    assert f"errutil_dir: {errutil_dir}" in answers and "go_module: example.com/legacy" in answers
+    changed = run(["git", "status", "--porcelain"], repo).stdout.split("\n")
+    assert " M cmd/legacy/main.go" in changed
+
+    run(["go", "build", "./..."], repo)
+    run(["go", "vet", "./..."], repo)
+    run(["go", "test", "-count=1", "./..."], repo)  # errutil's own tests pass in their new home
+
+    run(["go", "build", "-o", "legacy-bin", "./cmd/legacy"], repo)
+    crash = run([str(repo / "legacy-bin"), "crash"], repo, check=False)
+    assert crash.returncode == 2
+    report = crash.stderr.strip().splitlines()
+    assert report[0].startswith("runtime error: index out of range [5] with length 3  [error_id=")
+    assert [line.split(" in ")[-1] for line in report[1:4]] == [
+        "work.lookup",
+        "work.Crash",
+        "main.main",
+    ]
+    assert len(report) <= 6
+
+    (repo / "legacy-bin").unlink()
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-q", "-m", "errutil"], repo)
+    again = _gowire("-dest", str(repo)).stdout
+    assert "Nothing to change" in again and "present    " in again
+    assert run(["git", "status", "--porcelain"], repo).stdout == ""
+
+
+def test_gowire_refuses_a_dirty_tree_and_changes_nothing(tmp_path: Path) -> None:
+    repo = _legacy_repo(tmp_path / "legacy")
+    (repo / "notes.txt").write_text("work in progress\n")
+    refused = _gowire("-dest", str(repo), check=False)
+    assert refused.returncode == 1
+    assert "uncommitted changes" in refused.stderr and "notes.txt" in refused.stderr
+    assert not (repo / "pkg").exists()
+    assert (repo / "cmd/legacy/main.go").read_text() == LEGACY_MAIN
+
+    dry = _gowire("-dest", str(repo), "-dry-run").stdout
+    assert "would add  pkg/errutil/" in dry and "would wire cmd/legacy/main.go" in dry
+    assert not (repo / "pkg").exists()
