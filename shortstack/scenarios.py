@@ -108,13 +108,12 @@ def run_http(service: Service, mode: str, path: str, entry: str) -> Outcome:
             start = log_path.stat().st_size
             _request(port, path)
             time.sleep(1.0)
+            with log_path.open() as written:
+                written.seek(start)
+                text = written.read()  # read before stopping: shutdown lines are not the crash's
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
-    with log_path.open() as log:
-        log.seek(start)
-        text = log.read()
-    text = "\n".join(line for line in text.splitlines() if "Shutting down" not in line)
     return service.outcome(text, f"repo.py:{service.raise_line('RAISE-SITE')}", entry)
 
 
@@ -240,7 +239,8 @@ def main(argv: list[str]) -> int:
     answers = render_service(args.dest.resolve())
     service = Service(args.dest.resolve(), answers["package_name"])
     install_scenario_code(service)
-    rows = scenarios(service, default_pytest_args=["-p", "no:errutil"])
+    # The generated conftest.py turns errutil's pytest plugin on; --errutil-off is pytest's own.
+    rows = scenarios(service, default_pytest_args=["--errutil-off"])
     table = markdown(rows)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(table)
