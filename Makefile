@@ -40,7 +40,7 @@ format: setup ## apply ruff's formatting and safe fixes
 	$(RUN) ruff check --fix .
 
 docs: setup ## build the documentation site (strict)
-	$(RUN) mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(RUN) mkdocs build --strict
 
 # Only the setup-panic-handler target reads these: see `python -m shortstack.inject --help`.
 SETUP_PANIC_HANDLER_FLAGS = $(if $(filter-out 0,$(DRY_RUN)),--dry-run) \
