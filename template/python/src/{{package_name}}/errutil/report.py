@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from types import TracebackType
+from types import CodeType, FrameType, TracebackType
 
 from . import _config
 from ._types import CrashReport, ErrorInfo, Frame
@@ -28,6 +28,8 @@ _MAX_NODES = 64  # exceptions in one report, causes and group leaves together
 _MAX_FRAMES = 200  # kept frames per exception after collapsing recursion
 _MAX_PERIOD = 8  # longest cycle of frames recognised as recursion
 _MIN_REPEATS = 3  # a cycle seen this often is collapsed
+
+_Kept = tuple[CodeType, int, str, bool]  # a kept frame: code, line, module name, is library
 
 
 def capture(
@@ -156,11 +158,15 @@ def _build(root: BaseException, config: _config.Config) -> ErrorInfo:
 
 
 def _hidden_by_pytest_convention(
-    frame: object, code: object, f_globals: Mapping[str, object]
+    frame: FrameType, code: CodeType, f_globals: Mapping[str, object]
 ) -> bool:
-    if "__tracebackhide__" in code.co_varnames:  # type: ignore[attr-defined]
+    """pytest's ``__tracebackhide__`` in the frame's locals or module globals hides the frame.
+
+    The cheap ``co_varnames`` test comes first: reading ``f_locals`` builds a dict.
+    """
+    if "__tracebackhide__" in code.co_varnames:
         try:
-            if frame.f_locals.get("__tracebackhide__"):  # type: ignore[attr-defined]
+            if frame.f_locals.get("__tracebackhide__"):
                 return True
         except Exception:
             return False
@@ -173,7 +179,7 @@ def walk(tb: TracebackType | None) -> tuple[tuple[Frame, ...], int]:
     A frame is kept when its module is an app package; the innermost frame (the raise
     site) is kept even in a library, marked ``library``. ``__tracebackhide__`` hides a frame.
     """
-    kept: list[tuple[object, int, str, bool]] = []  # (code, line, module, library)
+    kept: list[_Kept] = []
     hidden = 0
     app_cache = _app_cache
     while tb is not None:
@@ -202,24 +208,22 @@ def walk(tb: TracebackType | None) -> tuple[tuple[Frame, ...], int]:
         kept_runs = kept_runs[:_MAX_FRAMES]
     frames = tuple(
         Frame(
-            display_file(code.co_filename, name),  # type: ignore[attr-defined]
+            display_file(code.co_filename, name),
             line,
-            code.co_name,  # type: ignore[attr-defined]
+            code.co_name,
             library=library,
             repeated=count,
-            path=code.co_filename,  # type: ignore[attr-defined]
+            path=code.co_filename,
         )
         for (code, line, name, library), count in kept_runs
     )
     return frames, hidden
 
 
-def _collapse(
-    kept: list[tuple[object, int, str, bool]],
-) -> list[tuple[tuple[object, int, str, bool], int]]:
+def _collapse(kept: list[_Kept]) -> list[tuple[_Kept, int]]:
     """Fold recursion: a cycle of up to _MAX_PERIOD frames seen _MIN_REPEATS+ times in a row."""
     keys = [(id(code), line) for code, line, _, _ in kept]
-    out: list[tuple[tuple[object, int, str, bool], int]] = []
+    out: list[tuple[_Kept, int]] = []
     size = len(keys)
     i = 0
     while i < size:
