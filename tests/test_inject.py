@@ -267,6 +267,8 @@ def test_inject_then_crash_then_rerun_then_update(
     for path in case.wired:
         assert f"+++ b/{path}" in dry.stdout
     assert tree(repo) == before and not git_status(repo)
+    (tmp_path / "dry-run.diff").write_text(dry.stdout)
+    run(["git", "apply", "--check", str(tmp_path / "dry-run.diff")], repo)  # the diff alone
 
     # The injection: component added, entry points wired, file by file.
     first = inject(template, repo)
@@ -446,6 +448,17 @@ def test_a_one_line_main_block_becomes_a_block(tmp_path: Path) -> None:
         f'if __name__ == "__main__":\n    errutil.install()  {MARKER}\n    run()  # go\n'
     )
     assert not manual
+
+
+def test_crlf_line_endings_are_kept(tmp_path: Path) -> None:
+    source = "from fastapi import FastAPI\r\n\r\napp = FastAPI()\r\n"
+    repo = tmp_path
+    (repo / "svc").mkdir()
+    (repo / "svc/__init__.py").write_bytes(b"")
+    (repo / "svc/api.py").write_bytes(source.encode())
+    plans, _ = _plan(repo)
+    new = plans["svc/api.py"].new
+    assert new.count("\r\n") == new.count("\n") == 7, new
 
 
 def test_a_name_already_bound_gets_an_alias(tmp_path: Path) -> None:

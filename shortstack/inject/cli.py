@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from .component import (
     ANSWERS_FILE,
@@ -66,25 +67,28 @@ def _existing(root: Path, package: str | None) -> tuple[RepoLayout, str] | None:
 
 
 def _diff(path: str, old: str, new: str, added: bool = False) -> str:
+    """A git-style diff of one file, which `git apply` accepts (empty new files included)."""
+    header = f"diff --git a/{path} b/{path}\n" + ("new file mode 100644\n" if added else "")
     lines = difflib.unified_diff(
         old.splitlines(keepends=True),
         new.splitlines(keepends=True),
         fromfile="/dev/null" if added else f"a/{path}",
         tofile=f"b/{path}",
     )
-    return "".join(
+    body = "".join(
         line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
     )
+    return header + body
 
 
-def _print_manual(manual: Sequence[Manual]) -> None:
+def _print_manual(manual: Sequence[Manual], out: TextIO | None = None) -> None:
     if not manual:
         return
-    print("\nNot wired (add the line by hand):")
+    print("\nNot wired (add the line by hand):", file=out)
     for item in manual:
-        print(f"  {item.path}:{item.line}: {item.what}: {item.reason}.")
+        print(f"  {item.path}:{item.line}: {item.what}: {item.reason}.", file=out)
         if item.instruction:
-            print(f"      {item.instruction}")
+            print(f"      {item.instruction}", file=out)
 
 
 def _check(root: Path, package: str | None) -> int:
@@ -117,11 +121,20 @@ def _plan_component(root: Path, package: str | None) -> tuple[RepoLayout, str, C
     found = _existing(root, package)
     if found is not None:
         layout, module = found
+        if not (layout.package_dir / module / "__init__.py").is_file():
+            raise InjectError(
+                f"{ANSWERS_FILE} says errutil is in {layout.package_path}/{module}/, but it is "
+                f"not there. Restore it (`copier recopy -a {ANSWERS_FILE}`) or remove "
+                f"{ANSWERS_FILE} to add errutil again. Nothing was changed."
+            )
         return layout, module, None
     layout = detect_layout(root, package)
     module, taken = choose_module_name(layout)
     if taken:
-        print(f"{', '.join(taken)} already exist(s): errutil goes into `{module}` instead.")
+        print(
+            f"{', '.join(taken)} already exist(s): errutil goes into `{module}` instead.",
+            file=sys.stderr,
+        )
     component = render_component(layout, module)
     clashes = [path for path in component.files if (root / path).exists()]
     if clashes:
@@ -142,7 +155,7 @@ def _apply(root: Path, component: Component | None, plans: Sequence[FilePlan]) -
             print(f"added     {path}")
     for plan in plans:
         if plan.changed:
-            (root / plan.path).write_text(plan.new, encoding="utf-8")
+            (root / plan.path).write_bytes(plan.new.encode("utf-8"))
             for change in plan.changes:
                 print(f"wired     {plan.path}: {change}")
 
@@ -182,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
             print(_diff(path, "", content.decode("utf-8", "replace"), added=True), end="")
         for plan in changed:
             print(_diff(plan.path, plan.old, plan.new), end="")
-        _print_manual(manual)
+        _print_manual(manual, out=sys.stderr)  # stdout is the diff alone (for `git apply`)
         return 0
 
     if component is None and not changed:

@@ -533,7 +533,8 @@ def plan_wiring(layout: RepoLayout, errutil_module: str) -> tuple[list[FilePlan]
     unparsable: list[Manual] = []
     for path in _python_files(layout, skip):
         try:
-            sources[path] = path.read_text(encoding="utf-8")
+            # Bytes, not text mode: CRLF line endings are kept as they are.
+            sources[path] = path.read_bytes().decode("utf-8")
             modules[path] = cst.parse_module(sources[path])
         except (UnicodeDecodeError, cst.ParserSyntaxError) as error:
             rel = path.relative_to(layout.root).as_posix()
