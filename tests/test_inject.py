@@ -578,6 +578,24 @@ def test_make_dry_run_then_the_fragment_inside_the_repo(template_v1: Path, tmp_p
     assert f"    errutil.install()  {MARKER}\n" in (repo / "reporter/weekly.py").read_text()
 
 
+@pytest.mark.go
+@pytest.mark.skipif(shutil.which("go") is None, reason="needs the Go toolchain")
+def test_a_go_module_is_handed_to_gowire(tmp_path: Path) -> None:
+    repo = tmp_path / "tool"
+    repo.mkdir()
+    (repo / "go.mod").write_text("module example.com/tool\n\ngo 1.22\n")
+    (repo / "main.go").write_text(
+        'package main\n\nimport "fmt"\n\nfunc main() {\n\tfmt.Println(1)\n}\n'
+    )
+    git_init(repo)
+    before = tree(repo)
+    result = inject(REPO, repo, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "go -C gowire run . -dest" in result.stderr
+    assert "defer errutil.Recover()" in result.stdout
+    assert tree(repo) == before
+
+
 def test_a_rendered_service_is_already_wired(tmp_path: Path) -> None:
     service = render(tmp_path / "svc")
     result = inject(REPO, service, "--check")

@@ -1,5 +1,7 @@
 """`make setup-panic-handler DEST=...`: add errutil to an existing repository and wire it.
 
+A DEST with a go.mod is handed to gowire (the Go flavour's tool) unchanged.
+
     python -m shortstack.inject --dest ../their-repo [--dry-run] [--force] [--package NAME]
     python -m shortstack.inject --dest . --check
 
@@ -161,10 +163,11 @@ def _apply(root: Path, component: Component | None, plans: Sequence[FilePlan]) -
 
 
 def _delegate_go(root: Path, args: argparse.Namespace) -> int:
-    command = ["go", "run", "./gowire", "-dest", str(root)]
+    # gowire is a module of its own: `go -C gowire run .` from the template's root.
+    command = ["go", "-C", "gowire", "run", ".", "-dest", str(root)]
     command += ["-dry-run"] if args.dry_run or args.check else []
     command += ["-force"] if args.force else []
-    print(f"{root} is a Go module: {' '.join(command)}", flush=True)
+    print(f"{root} is a Go module: {' '.join(command)}", file=sys.stderr, flush=True)
     try:
         return subprocess.run(command, cwd=template_root(), check=False).returncode
     except FileNotFoundError:
