@@ -90,9 +90,9 @@ class StructlogProcessor:
             else:
                 self._set_text(event_dict, report.text())
             return event_dict
-        repeats = getattr(record, "crash_repeats", None)
-        if isinstance(repeats, dict) and self.mode == "json":
-            event_dict.update(repeats)
+        fields = getattr(record, "crash_fields", None)
+        if isinstance(fields, dict) and self.mode == "json":
+            event_dict.update(fields)
             return event_dict
         exc = exception_of(event_dict.pop("exc_info", None))
         if exc is not None:
@@ -134,11 +134,11 @@ class CrashFormatter(logging.Formatter):
             "event": record.getMessage(),
         }
         report = report_of(record)
-        repeats = getattr(record, "crash_repeats", None)
+        fields = getattr(record, "crash_fields", None)
         if report is not None:
             line.update(report.to_dict())
-        elif isinstance(repeats, dict):
-            line.update(repeats)
+        elif isinstance(fields, dict):
+            line.update(fields)
         elif record.exc_info:
             exc = exception_of(record.exc_info)
             if exc is not None:

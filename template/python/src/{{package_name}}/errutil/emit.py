@@ -2,7 +2,9 @@
 
 Reports go to the ``errutil`` logger at ERROR with the short text as the message and
 the report in ``extra={"crash_report": report}``, never ``exc_info``: no formatter prints
-a traceback as well, and any repo's existing logging set-up shows them.
+a traceback as well, and any repo's existing logging set-up shows them. Repeat summaries,
+and the one line a repeated crash in a request still gets (so the error_id the client
+was given can be found), carry their JSON fields in ``extra={"crash_fields": {...}}``.
 """
 
 from __future__ import annotations
@@ -64,6 +66,24 @@ def log_report(report: CrashReport) -> None:
         )
     if decision.full:
         logger.error(report.text(), extra={"crash_report": report})
+    elif report.http is not None:
+        _log_http_repeat(logger, report)
+
+
+def _log_http_repeat(logger: logging.Logger, report: CrashReport) -> None:
+    """One line for a repeated crash in a request: the client's error_id stays searchable."""
+    fields = {
+        "event": "crash_repeat",
+        "error_id": report.error_id,
+        "fingerprint": report.fingerprint,
+        "error": {"type": report.error.type, "message": report.error.message},
+        "origin": report.origin,
+        "http": dict(report.http or {}),
+    }
+    title = report.text().partition("\n")[0]
+    logger.error(
+        f"{title} repeat of fingerprint={report.fingerprint}", extra={"crash_fields": fields}
+    )
 
 
 def log_exception(
@@ -102,7 +122,7 @@ def _log_repeats(
     times = "time" if count == 1 else "times"
     logger.error(
         f"{label} repeated {count} more {times} in {seconds:.0f}s  [fingerprint={fingerprint}]",
-        extra={"crash_repeats": summary},
+        extra={"crash_fields": summary},
     )
 
 

@@ -3,7 +3,8 @@
 The first report of a fingerprint is logged in full. Repeats within the window are
 counted; a one-line summary is logged when the count reaches 10, 100, 1000, ... and when
 the next repeat arrives after the window (which then starts a new window with a full
-report). A new fingerprint is never suppressed.
+report). A new fingerprint is never suppressed. (A repeat inside a request still gets a
+one-line mention from emit.py, so the client's error_id can be found.)
 """
 
 from __future__ import annotations
