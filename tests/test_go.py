@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from conftest import REPO, free_port, git_init, render, run
 
@@ -128,6 +129,26 @@ def test_setup_panic_handler_checks_every_main(go_service: Path, tmp_path: Path)
     failed = run(["make", "setup-panic-handler"], copy, check=False)
     assert failed.returncode != 0
     assert "does not start with `defer errutil.Recover()`" in failed.stdout
+
+
+def test_container_and_deploy_manifests(go_service: Path) -> None:
+    dockerfile = (go_service / "Dockerfile").read_text()
+    assert "FROM scratch" in dockerfile and "USER 65532:65532" in dockerfile
+    assert "go build -trimpath" in dockerfile and f"./cmd/{SLUG}" in dockerfile
+    deployment = yaml.safe_load((go_service / "deploy" / "deployment.yaml").read_text())
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    container = pod["containers"][0]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    for name in ("kustomization.yaml", "service.yaml"):
+        assert yaml.safe_load((go_service / "deploy" / name).read_text())
+    workflow = yaml.safe_load((go_service / ".github" / "workflows" / "ci.yml").read_text())
+    steps = [step.get("run") for step in workflow["jobs"]["check"]["steps"]]
+    assert [s for s in steps if s] == ["make setup", "make lint", "make test"]
+    hooks = yaml.safe_load((go_service / ".pre-commit-config.yaml").read_text())
+    assert {h["id"] for h in hooks["repos"][0]["hooks"]} >= {"gofmt", "go-vet", "golangci-lint"}
 
 
 # --- The running service ---------------------------------------------------------------
