@@ -47,8 +47,10 @@ SETUP_PANIC_HANDLER_FLAGS = $(if $(filter-out 0,$(DRY_RUN)),--dry-run) \
 	$(if $(filter-out 0,$(FORCE)),--force) $(if $(PACKAGE),--package "$(PACKAGE)") \
 	$(if $(filter-out 0,$(CHECK)),--check)
 
-setup-panic-handler: setup ## add errutil to a repo: DEST=../repo [DRY_RUN=1] [FORCE=1] [PACKAGE=name] [CHECK=1]
+# Syncs quietly itself (not through `setup`), so DRY_RUN=1 prints the diff and nothing else.
+setup-panic-handler: $(UV) ## add errutil to a repo: DEST=../repo [DRY_RUN=1] [FORCE=1] [PACKAGE=name] [CHECK=1]
 	@test -n "$(DEST)" || { echo "usage: make setup-panic-handler DEST=../their-repo [DRY_RUN=1] [FORCE=1] [PACKAGE=name] [CHECK=1]" >&2; exit 2; }
+	@$(UV) sync --quiet
 	@$(RUN) python -m shortstack.inject --dest "$(DEST)" $(SETUP_PANIC_HANDLER_FLAGS)
 
 clean: ## remove the environment, caches and the demo

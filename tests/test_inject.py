@@ -559,6 +559,7 @@ def test_make_dry_run_then_the_fragment_inside_the_repo(template_v1: Path, tmp_p
         ["make", "--no-print-directory", "setup-panic-handler", f"DEST={repo}", "DRY_RUN=1"],
         template_v1,
     )
+    assert dry.stdout.startswith("diff --git ")  # the diff and nothing else
     assert "+++ b/reporter/__main__.py" in dry.stdout
     assert not git_status(repo)
     run(["make", "--no-print-directory", "setup-panic-handler", f"DEST={repo}"], template_v1)
