@@ -124,6 +124,33 @@ func (c *classifier) classify(f runtime.Frame) frameInfo {
 	return info
 }
 
+// resolveMisses fills the frames marked as misses. One runtime.CallersFrames
+// walk serves them all while its frames line up one to one with pcs (a
+// frame's PC is its return PC minus one); a frame that does not line up (cgo)
+// is resolved alone.
+func (c *classifier) resolveMisses(pcs []uintptr, out []frameInfo) {
+	frames := runtime.CallersFrames(pcs)
+	aligned := true
+	for i := range out {
+		var f runtime.Frame
+		if aligned {
+			f, _ = frames.Next()
+			if f.PC != pcs[i]-1 && f.PC != pcs[i] {
+				aligned = false
+			}
+		}
+		if !aligned {
+			if out[i].line != -1 {
+				continue
+			}
+			f, _ = runtime.CallersFrames(pcs[i : i+1]).Next()
+		}
+		if out[i].line == -1 {
+			out[i] = c.classify(f)
+		}
+	}
+}
+
 // resolve turns program counters from runtime.Callers into classified
 // frames, appended to out. Since Go 1.21 Callers gives one PC per logical
 // frame (inlined calls included), so a PC resolved alone with
@@ -145,12 +172,7 @@ func (c *classifier) resolve(pcs []uintptr, out []frameInfo) []frameInfo {
 	if misses == 0 {
 		return out
 	}
-	for i := start; i < len(out); i++ {
-		if out[i].line == -1 {
-			f, _ := runtime.CallersFrames(pcs[i-start : i-start+1]).Next()
-			out[i] = c.classify(f)
-		}
-	}
+	c.resolveMisses(pcs, out[start:])
 	c.mu.Lock()
 	for i, pc := range pcs {
 		if len(c.cache) >= maxCachedPCs {
@@ -317,7 +339,7 @@ func thisFunction() runtime.Frame {
 // (from the build info) plus any extra prefixes.
 func newClassifier(modules []string) *classifier {
 	me := thisFunction()
-	c := &classifier{self: packagePath(me.Function), selfDir: path.Dir(me.File), cache: map[uintptr]frameInfo{}}
+	c := &classifier{self: packagePath(me.Function), selfDir: path.Dir(me.File), cache: make(map[uintptr]frameInfo, 256)}
 	mainModule := ""
 	if info, ok := debug.ReadBuildInfo(); ok {
 		mainModule = info.Main.Path
