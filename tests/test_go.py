@@ -326,6 +326,19 @@ def test_crash_in_main_exits_2_with_a_short_report(go_service: Path, log_format:
     assert crashes[0]["stack"][-1]["file"] == f"cmd/{SLUG}/main.go"
 
 
+def test_trimpath_build_reports_module_relative_files(go_service: Path, tmp_path: Path) -> None:
+    """The Dockerfile builds with -trimpath: file names are then import paths, not disk paths."""
+    binary = tmp_path / "trimmed"
+    run(["go", "build", "-trimpath", "-o", str(binary), f"./cmd/{SLUG}"], go_service)
+    env = {"LOG_FORMAT": "console", "CRASH_DEMO": "main"}
+    result = run([str(binary)], go_service, env=env, check=False)
+    assert result.returncode == 2
+    frames = result.stderr.strip().splitlines()[1:5]
+    assert frames[0].startswith("  at internal/store/store.go:"), frames
+    assert frames[1].startswith("  at internal/orders/orders.go:"), frames
+    assert all(line.startswith(f"  at cmd/{SLUG}/main.go:") for line in frames[2:]), frames
+
+
 def test_bad_setting_is_refused_clearly(go_service: Path) -> None:
     result = run(
         [str(go_service / "bin" / "service")], go_service, env={"LOG_FORMAT": "xml"}, check=False
