@@ -21,6 +21,7 @@
 //	-force            proceed although DIR is not a git work tree or has uncommitted changes
 //	-errutil-dir D    where errutil goes inside the module (default pkg/errutil, or the
 //	                  value recorded in .copier-answers.errutil-go.yml)
+//	-logger L         errutil's logger adapter: slog (default), zap or logrus
 //	-template DIR     the shortstack checkout (default: found from the working directory)
 //	-copier CMD       the copier command (default: copier, else python3 -m copier)
 //	-no-component     only rewrite the mains (errutil is added some other way)
@@ -52,6 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "print what would change, write nothing")
 	fs.BoolVar(&opts.force, "force", false, "proceed on a dirty or non-git tree")
 	fs.StringVar(&opts.errutilDir, "errutil-dir", "", "errutil's folder inside the module (default pkg/errutil)")
+	fs.StringVar(&opts.logger, "logger", "", "errutil's logger adapter: slog (default), zap or logrus")
 	fs.StringVar(&opts.template, "template", "", "the shortstack checkout (default: found from the working directory)")
 	fs.StringVar(&opts.copier, "copier", "", "the copier command (default: copier, else python3 -m copier)")
 	fs.BoolVar(&opts.noComponent, "no-component", false, "only rewrite the mains")
@@ -61,6 +63,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if opts.dest == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "usage: gowire -dest DIR [-dry-run] [-force] [-errutil-dir pkg/errutil]")
+		return 2
+	}
+	switch opts.logger {
+	case "", "slog", "zap", "logrus":
+	default:
+		fmt.Fprintf(stderr, "gowire: -logger %q: want slog, zap or logrus\n", opts.logger)
 		return 2
 	}
 	if err := wire(opts, stdout); err != nil {

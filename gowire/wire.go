@@ -22,6 +22,7 @@ type options struct {
 	dryRun      bool
 	force       bool
 	errutilDir  string
+	logger      string
 	template    string
 	copier      string
 	noComponent bool
@@ -39,6 +40,9 @@ func wire(opts options, out io.Writer) error {
 	mod, err := readModule(root)
 	if err != nil {
 		return err
+	}
+	if dep := loggerModules[opts.logger]; dep != "" && !mod.requires[dep] {
+		return fmt.Errorf("-logger %s: go.mod does not require %s; add it first (go get %s)", opts.logger, dep, dep)
 	}
 	dir, err := errutilDir(root, opts.errutilDir)
 	if err != nil {
@@ -118,7 +122,11 @@ func wire(opts options, out io.Writer) error {
 type module struct {
 	path      string
 	goVersion string
+	requires  map[string]bool // module paths go.mod mentions
 }
+
+// loggerModules are the modules errutil's logger adapters import.
+var loggerModules = map[string]string{"zap": "go.uber.org/zap", "logrus": "github.com/sirupsen/logrus"}
 
 var goDirective = regexp.MustCompile(`^go\s+(\d+)\.(\d+)`)
 
@@ -129,10 +137,13 @@ func readModule(root string) (module, error) {
 		return module{}, fmt.Errorf("%s has no go.mod: gowire wires a Go module's root", root)
 	}
 	defer f.Close()
-	var m module
+	m := module{requires: map[string]bool{}}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
+		if fields := strings.Fields(strings.TrimPrefix(line, "require ")); len(fields) >= 2 && strings.HasPrefix(fields[1], "v") {
+			m.requires[fields[0]] = true
+		}
 		if rest, ok := strings.CutPrefix(line, "module"); ok && m.path == "" && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
 			m.path = strings.Trim(strings.TrimSpace(strings.SplitN(strings.TrimSpace(rest), "//", 2)[0]), `"`)
 		}
@@ -252,6 +263,9 @@ func copyComponent(opts options, root, modulePath, dir string, out io.Writer) er
 	}
 	args := []string{"copy", "--defaults", "--quiet", "--answers-file", answersFile,
 		"--data", "go_module=" + modulePath, "--data", "errutil_dir=" + dir}
+	if opts.logger != "" {
+		args = append(args, "--data", "go_logger="+opts.logger)
+	}
 	if _, err := os.Stat(filepath.Join(tmpl, ".git")); err == nil {
 		args = append(args, "--vcs-ref", "HEAD") // the checkout as it is, not its last tag
 	}

@@ -237,6 +237,17 @@ func TestRefusesClashesAndOldGo(t *testing.T) {
 	}
 }
 
+func TestLoggerNeedsItsModule(t *testing.T) {
+	root := committedFixture(t)
+	code, _, errOut := gowire(t, "-dest", root, "-logger", "zap")
+	if code != 1 || !strings.Contains(errOut, "go.mod does not require go.uber.org/zap") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := gowire(t, "-dest", root, "-logger", "log4j"); code != 2 || !strings.Contains(errOut, "want slog, zap or logrus") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
 func TestUsage(t *testing.T) {
 	if code, _, errOut := gowire(t); code != 2 || !strings.Contains(errOut, "usage: gowire -dest DIR") {
 		t.Fatalf("exit %d: %s", code, errOut)

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import REPO, free_port, git_init, render, run
+from conftest import REPO, commit_all, free_port, git_init, render, run
 
 pytestmark = [pytest.mark.go, pytest.mark.slow]
 
@@ -502,3 +502,15 @@ def test_gowire_refuses_a_dirty_tree_and_changes_nothing(tmp_path: Path) -> None
     dry = _gowire("-dest", str(repo), "-dry-run").stdout
     assert "would add  pkg/errutil/" in dry and "would wire cmd/legacy/main.go" in dry
     assert not (repo / "pkg").exists()
+
+
+def test_gowire_with_the_zap_adapter(tmp_path: Path) -> None:
+    repo = _legacy_repo(tmp_path / "legacy")
+    refused = _gowire("-dest", str(repo), "-logger", "zap", check=False)
+    assert refused.returncode == 1 and "go.mod does not require go.uber.org/zap" in refused.stderr
+    run(["go", "get", "go.uber.org/zap@v1.27.0"], repo)
+    commit_all(repo, "zap")
+    _gowire("-dest", str(repo), "-logger", "zap")
+    errutil = repo / "pkg" / "errutil"
+    assert (errutil / "zap.go").is_file() and not (errutil / "slog.go").exists()
+    run(["go", "test", "-count=1", "./..."], repo)  # the zap adapter's test included
