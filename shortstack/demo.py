@@ -22,7 +22,7 @@ from copier import run_copy
 REPO = Path(__file__).resolve().parents[1]
 
 
-def render_service(dest: Path, **data: str) -> dict[str, str]:
+def render_service(dest: Path, setup: bool = True, **data: str) -> dict[str, str]:
     """Render this checkout into `dest` (replacing an earlier render), `make setup` it.
 
     Returns the answers used. Refuses to replace a folder that is not a render.
@@ -36,8 +36,9 @@ def render_service(dest: Path, **data: str) -> dict[str, str]:
         str(REPO), str(dest), data=data, defaults=True, unsafe=False, vcs_ref="HEAD", quiet=True
     )
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=dest, check=True)
-    _step("make setup")
-    subprocess.run(["make", "setup"], cwd=dest, env=clean_env(), check=True)
+    if setup:
+        _step("make setup")
+        subprocess.run(["make", "setup"], cwd=dest, env=clean_env(), check=True)
     return {k: str(v) for k, v in worker.answers.combined.items() if not k.startswith("_")}
 
 

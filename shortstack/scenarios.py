@@ -13,6 +13,7 @@ Usage: python -m shortstack.scenarios [--dest DIR] [--output FILE]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -26,6 +27,8 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from shortstack.demo import clean_env, free_port, render_service
 
@@ -53,9 +56,25 @@ class Row:
     ours: Outcome
 
 
+def outcome(text: str, raise_site: str, entry: str) -> Outcome:
+    """Judge `text`: is `raise_site` (`file:line`, or a file) shown, is `entry` named?"""
+    # A frame line names file and line as `repo.py:9` (ours, Go) or `repo.py", line 9`.
+    file, _, line = raise_site.partition(":")
+    pattern = rf"{re.escape(file)}(:|\", line ){line}\b" if line else re.escape(file)
+    return Outcome(text, bool(re.search(pattern, text)), entry in text)
+
+
+def line_of(path: Path, marker: str) -> int:
+    """The number of the first line of `path` that holds `marker`."""
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if marker in line:
+            return number
+    raise LookupError(f"{marker!r} is not in {path}")
+
+
 @dataclass(frozen=True)
 class Service:
-    """A rendered demo service with the scenario code installed in its package."""
+    """A rendered Python demo service with the scenario code installed in its package."""
 
     root: Path
     package: str
@@ -64,18 +83,9 @@ class Service:
     def python(self) -> str:
         return str(self.root / ".venv" / "bin" / "python")
 
-    def raise_line(self, marker: str) -> int:
-        source = (self.root / "src" / self.package / "orders" / "repo.py").read_text()
-        for number, line in enumerate(source.splitlines(), start=1):
-            if marker in line:
-                return number
-        raise LookupError(marker)
-
-    def outcome(self, text: str, raise_site: str, entry: str) -> Outcome:
-        # A frame line names the file and line either as `repo.py:9` or `repo.py", line 9`.
-        file, _, line = raise_site.partition(":")
-        pattern = rf"{re.escape(file)}(:|\", line ){line}\b" if line else re.escape(file)
-        return Outcome(text, bool(re.search(pattern, text)), entry in text)
+    def raise_site(self, marker: str = "RAISE-SITE") -> str:
+        repo = self.root / "src" / self.package / "orders" / "repo.py"
+        return f"repo.py:{line_of(repo, marker)}"
 
 
 def install_scenario_code(service: Service) -> None:
@@ -89,77 +99,71 @@ def install_scenario_code(service: Service) -> None:
         (folder / name).write_text(text)
 
 
-def run_http(service: Service, mode: str, path: str, entry: str) -> Outcome:
-    """Serve the orders routes, request `path` once, and keep what the crash printed."""
-    port = free_port()
-    log_path = service.root / f"scenario-http-{mode}.log"
+def capture_server_crash(cmd: list[str], cwd: Path, port: int, ready: str, crash: str) -> str:
+    """Start a server, request `crash` once it answers `ready`; return what it printed for that."""
+    log_path = cwd / f"scenario-server-{port}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [service.python, "scenarios/driver.py", mode, "http", str(port)],
-            cwd=service.root,
+            cmd,
+            cwd=cwd,
             env=clean_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
-            _wait_for(port, "/orders/a1")
+            _wait_for(port, ready)
             time.sleep(0.3)
             start = log_path.stat().st_size
-            _request(port, path)
+            with contextlib.suppress(ConnectionError):  # Go's net/http drops the connection
+                _request(port, crash)
             time.sleep(1.0)
             with log_path.open() as written:
                 written.seek(start)
-                text = written.read()  # read before stopping: shutdown lines are not the crash's
+                return written.read()  # read before stopping: shutdown lines are not the crash's
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
-    return service.outcome(text, f"repo.py:{service.raise_line('RAISE-SITE')}", entry)
+
+
+def run_http(service: Service, mode: str, path: str, entry: str) -> Outcome:
+    """Serve the orders routes, request `path` once, and keep what the crash printed."""
+    port = free_port()
+    cmd = [service.python, "scenarios/driver.py", mode, "http", str(port)]
+    text = capture_server_crash(cmd, service.root, port, "/orders/a1", path)
+    return outcome(text, service.raise_site(), entry)
+
+
+def run_process(cmd: list[str], cwd: Path) -> str:
+    """Run a scenario process to its end; everything it printed."""
+    result = subprocess.run(
+        cmd, cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=300, check=False
+    )
+    return result.stdout + result.stderr
 
 
 def run_script(service: Service, mode: str, scenario: str, entry: str) -> Outcome:
     """Run the driver for a thread / task / main crash; keep everything it printed."""
-    result = subprocess.run(
-        [service.python, "scenarios/driver.py", mode, scenario],
-        cwd=service.root,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    return service.outcome(
-        result.stdout + result.stderr, f"repo.py:{service.raise_line('RAISE-SITE')}", entry
-    )
+    text = run_process([service.python, "scenarios/driver.py", mode, scenario], service.root)
+    return outcome(text, service.raise_site(), entry)
 
 
 def run_pytest(service: Service, mode: str, default_args: list[str]) -> Outcome:
     """Run the failing test; keep the failure section (header to short summary)."""
     args = default_args if mode == "default" else []
-    result = subprocess.run(
-        [service.python, "-m", "pytest", "-q", *args, "tests/test_orders_scenario.py"],
-        cwd=service.root,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    lines = result.stdout.splitlines()
+    cmd = [service.python, "-m", "pytest", "-q", *args, "tests/test_orders_scenario.py"]
+    lines = run_process(cmd, service.root).splitlines()
     begin = next((i for i, line in enumerate(lines) if "test_import_order" in line), 0)
     end = next((i for i, line in enumerate(lines) if "short test summary" in line), len(lines))
     text = "\n".join(lines[begin:end])
-    outcome = service.outcome(text, "decoder.py", "test_import_order")
-    app_line = f"repo.py:{service.raise_line('APP-CALL-INTO-JSON')}"
-    return Outcome(
-        outcome.text,
-        outcome.raise_site and service.outcome(text, app_line, "").raise_site,
-        outcome.entry,
-    )
+    # Both must show: json's raise site and the service's line that called json.
+    json_site = outcome(text, "decoder.py", "test_import_order")
+    app_site = outcome(text, service.raise_site("APP-CALL-INTO-JSON"), "")
+    return Outcome(text, json_site.raise_site and app_site.raise_site, json_site.entry)
 
 
-def scenarios(service: Service, default_pytest_args: list[str]) -> list[Row]:
-    """Every scenario, default then ours."""
+def python_rows(service: Service, default_pytest_args: list[str]) -> list[Row]:
+    """Every Python scenario, default then ours."""
     cases: list[tuple[str, Callable[[str], Outcome]]] = [
         (
             "HTTP handler crash (sync route)",
@@ -174,11 +178,54 @@ def scenarios(service: Service, default_pytest_args: list[str]) -> list[Row]:
         ("crash in an asyncio task", lambda m: run_script(service, m, "task", "order_task")),
         ("crash in main", lambda m: run_script(service, m, "main", "order_worker")),
     ]
+    return _measure(cases)
+
+
+def go_rows(root: Path) -> list[Row]:
+    """The Go service's scenarios: a handler, a goroutine and main, default then ours."""
+    module = str(yaml_answers(root)["go_module"])
+    driver = root / "cmd" / "scenario" / "main.go"
+    driver.parent.mkdir(parents=True, exist_ok=True)
+    driver.write_text((CODE / "go" / "main.go").read_text().replace("__MODULE__", module))
+    subprocess.run(
+        ["go", "build", "-o", "bin/scenario", "./cmd/scenario"],
+        cwd=root,
+        env=clean_env(),
+        check=True,
+    )
+    binary = str(root / "bin" / "scenario")
+    raise_site = f"store.go:{line_of(root / 'internal' / 'store' / 'store.go', 'return names[i]')}"
+
+    def http(mode: str) -> Outcome:
+        port = free_port()
+        text = capture_server_crash(
+            [binary, mode, "http", str(port)], root, port, "/healthz", "/orders"
+        )
+        return outcome(text, raise_site, "orderHandler")
+
+    def process(scenario: str, entry: str) -> Callable[[str], Outcome]:
+        return lambda mode: outcome(run_process([binary, mode, scenario], root), raise_site, entry)
+
+    return _measure(
+        [
+            ("Go: HTTP handler panic", http),
+            ("Go: panic in a goroutine", process("goroutine", "orderWorker")),
+            ("Go: panic in main", process("main", "runOrders")),
+        ]
+    )
+
+
+def _measure(cases: list[tuple[str, Callable[[str], Outcome]]]) -> list[Row]:
     rows = []
     for name, run in cases:
         print(f"  {name}", file=sys.stderr, flush=True)
         rows.append(Row(name, run("default"), run("ours")))
     return rows
+
+
+def yaml_answers(root: Path) -> dict[str, object]:
+    loaded = yaml.safe_load((root / ".copier-answers.yml").read_text())
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def write_examples(service: Service, folder: Path) -> None:
@@ -235,12 +282,19 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="make scenarios", description=__doc__.split("\n")[0])
     parser.add_argument("--dest", type=Path, default=Path("demo-scenarios"))
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--no-go", dest="go", action="store_false", help="leave out the Go flavour's rows"
+    )
     args = parser.parse_args(argv)
     answers = render_service(args.dest.resolve())
     service = Service(args.dest.resolve(), answers["package_name"])
     install_scenario_code(service)
     # The generated conftest.py turns errutil's pytest plugin on; --errutil-off is pytest's own.
-    rows = scenarios(service, default_pytest_args=["--errutil-off"])
+    rows = python_rows(service, default_pytest_args=["--errutil-off"])
+    if args.go:
+        go_root = args.dest.resolve().with_name(args.dest.name + "-go")
+        render_service(go_root, setup=False, language="go")
+        rows += go_rows(go_root)
     table = markdown(rows)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(table)

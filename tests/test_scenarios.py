@@ -23,6 +23,9 @@ def test_scenarios_table_shows_short_reports_that_keep_what_matters(tmp_path: Pa
         "crash in a thread",
         "crash in an asyncio task",
         "crash in main",
+        "Go: HTTP handler panic",
+        "Go: panic in a goroutine",
+        "Go: panic in main",
     }
     for name, (default, ours, raise_site, entry) in rows.items():
         assert raise_site == "yes / yes", name  # the raise site is never hidden
@@ -32,6 +35,8 @@ def test_scenarios_table_shows_short_reports_that_keep_what_matters(tmp_path: Pa
     assert rows["HTTP handler crash (sync route)"][1] <= 6
     assert rows["HTTP handler crash (async route)"][1] <= 6
     assert rows["failing unit test through json"][1] <= 15
+    for name in ("Go: HTTP handler panic", "Go: panic in a goroutine", "Go: panic in main"):
+        assert rows[name][1] <= 6, name
 
     report = json.loads((output.parent / "crash-report.json").read_text())
     assert report["origin"] == "http"
