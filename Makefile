@@ -30,10 +30,12 @@ scenarios: setup ## measure the before/after table (default output vs ours) on a
 test: setup ## the whole test suite: render the template, run each output's make setup/lint/test
 	$(RUN) pytest $(PYTEST_ARGS)
 
-lint: setup ## ruff and mypy on the template's own tooling, and copier.yml's sanity
+lint: setup ## ruff and mypy on the template's own tooling; go vet and gofmt on gowire
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+	go -C gowire vet ./...
+	@test -z "$$(gofmt -l gowire)" || { gofmt -l gowire; echo "gofmt: the files above need formatting" >&2; exit 1; }
 
 format: setup ## apply ruff's formatting and safe fixes
 	$(RUN) ruff format .
