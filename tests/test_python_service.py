@@ -139,3 +139,17 @@ def test_make_setup_needs_only_python_when_uv_is_missing(tmp_path: Path) -> None
     run(["make", "setup"], dst, env={"PATH": path})
     assert (dst / ".tools" / "bin" / "uv").is_file()
     run(["make", "test"], dst, env={"PATH": path})
+
+
+@pytest.mark.slow
+def test_benchmark_reports_its_ratios(
+    python_service: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A measurement, not a check: the ratios are printed into the CI log, never asserted,
+    # because these machines are shared and noisy. Only the report's shape is checked.
+    result = run(["make", "bench"], python_service)
+    with capsys.disabled():
+        print("\n" + result.stdout)
+    assert "format_exception vs traceback.format_exception" in result.stdout
+    assert "capture().to_dict() vs structlog" in result.stdout
+    assert "ErrorMiddleware on a trivial FastAPI request" in result.stdout
