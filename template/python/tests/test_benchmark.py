@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).parents[2] / "benchmarks" / "bench_errutil.py"
+SCRIPT = Path(__file__).parents[1] / "benchmarks" / "bench_errutil.py"
 
 
 def test_benchmark_prints_every_ratio() -> None:
