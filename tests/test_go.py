@@ -353,6 +353,7 @@ def test_bench_prints_the_ratio(go_service: Path) -> None:
     out = run(["make", "bench"], go_service).stdout
     assert "BenchmarkCaptureAndFormat" in out and "BenchmarkDebugStack" in out
     assert re.search(r"errutil is \d+\.\dx faster", out), out
+    assert re.search(r"first crash at a stack, which resolves every frame, is \d+\.\dx", out)
 
 
 def test_setup_builds_golangci_lint_when_none_is_on_path(go_service: Path, tmp_path: Path) -> None:

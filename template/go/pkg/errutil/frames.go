@@ -105,7 +105,7 @@ const maxCachedPCs = 1 << 14
 
 // classify shortens and classifies one frame.
 func (c *classifier) classify(f runtime.Frame) frameInfo {
-	info := frameInfo{function: shortFunction(f.Function), file: c.displayFile(f.File), line: f.Line}
+	info := frameInfo{function: shortFunction(f.Function), line: f.Line}
 	pkg := packagePath(f.Function)
 	switch {
 	case f.Function == "" && f.File == "":
@@ -120,6 +120,10 @@ func (c *classifier) classify(f runtime.Frame) frameInfo {
 		info.kind = kindSelf
 	default:
 		info.kind = kindLibrary
+	}
+	if info.kind != kindNone && info.kind != kindPanic && info.kind != kindRuntime {
+		// trim never shows the runtime's frames: their file is not worth shortening
+		info.file = c.displayFile(f.File)
 	}
 	return info
 }
