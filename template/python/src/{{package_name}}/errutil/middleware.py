@@ -5,6 +5,9 @@ nothing else (no stack, path or message) leaves the service. When the response h
 already started, no second response is sent: the exception is re-raised for the server
 to close the connection, and uvicorn's "Exception in ASGI application" dump of it is
 filtered out because the report was already logged.
+
+A WebSocket handler that crashes is reported the same way; the socket is closed with code
+1011 (internal error) and that JSON body as the reason.
 """
 
 from __future__ import annotations
@@ -50,6 +53,9 @@ class ErrorMiddleware:
                 server_logger.addFilter(ReportedFilter())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -73,6 +79,25 @@ class ErrorMiddleware:
                 raise
             await _send_internal_error(send, report.error_id)
 
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A crash in a WebSocket handler: one report, then close code 1011 (internal error)
+        with the error id as the reason, unless the socket was already closed."""
+        closed = False
+
+        async def send_tracking_close(message: Message) -> None:
+            nonlocal closed
+            if message["type"] in ("websocket.close", "websocket.http.response.start"):
+                closed = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking_close)
+        except Exception as exc:
+            http = {"method": "GET", "path": scope.get("path", ""), "status": 500}
+            report = log_exception(exc, origin="http", http=http)
+            if not closed:
+                await _send_close(send, report.error_id)
+
 
 async def _send_internal_error(send: Send, error_id: str) -> None:
     body = b'{"error":"internal","error_id":"' + error_id.encode("ascii") + b'"}'
@@ -85,3 +110,11 @@ async def _send_internal_error(send: Send, error_id: str) -> None:
         await send({"type": "http.response.body", "body": body})
     except Exception:  # the client went away: the report is logged, nothing more to do
         pass
+
+
+async def _send_close(send: Send, error_id: str) -> None:
+    # 1011: the server met an unexpected condition (RFC 6455). Before the handshake was
+    # accepted the server refuses the connection instead (uvicorn answers 403).
+    reason = '{"error":"internal","error_id":"' + error_id + '"}'
+    with contextlib.suppress(Exception):  # the client went away: the report is logged
+        await send({"type": "websocket.close", "code": 1011, "reason": reason})
