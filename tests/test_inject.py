@@ -42,7 +42,9 @@ CLIENT = (
     "print(response.status_code, response.text)\n"
 )
 # The fixture repositories' own test runs share one environment.
-FIXTURE_PACKAGES = ["fastapi", "starlette", "httpx", "uvicorn", "pytest", "hypothesis"]
+FIXTURE_PACKAGES = [
+    *("fastapi", "starlette", "httpx", "uvicorn", "structlog", "pytest", "hypothesis"),
+]
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,17 @@ CASES = [
         wired={"src/notifier/main.py": [f"def main() -> None:\n    errutil.install()  {MARKER}\n"]},
         log_prefix="notifier ERROR [errutil] ",
         unchanged=["src/notifier/logconfig.py"],
+    ),
+    Case(
+        name="structlog_app",
+        package_path="src/audit",
+        tests_dir="tests",
+        crash=["-c", WRAPPER.format(module="audit.main", function="main"), "nobody"],
+        error="KeyError: 'nobody'",
+        frame="roles.py:5 in role_of",
+        wired={"src/audit/main.py": [f"def main() -> None:\n    errutil.install()  {MARKER}\n"]},
+        log_prefix='{"event": "',  # the repository's structlog renders the report as JSON
+        unchanged=["src/audit/logconfig.py"],
     ),
     Case(
         name="has_errutil",
