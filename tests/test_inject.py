@@ -110,7 +110,7 @@ CASES = [
         http=True,
         wired={
             "src/shop/api.py": [
-                f"from shop import errutil  {MARKER}\nfrom shop import service",
+                f"from shop import errutil, service  {MARKER}\n",  # joined, as isort would
                 f'app = FastAPI(title="Shop")  # one app per process\n'
                 f"app.add_middleware(errutil.ErrorMiddleware)  {MARKER}\n"
                 f"errutil.install()  {MARKER}\n",
@@ -168,11 +168,11 @@ CASES = [
         tests_dir="tests",
         crash=["-c", WRAPPER.format(module="legacy.cli", function="main"), "abc"],
         error="ValueError: invalid literal for int()",
-        frame="cli.py:8 in parse",  # one line lower: the import was added above,
+        frame="cli.py:7 in parse",  # the import joined the repository's own one
         module="crash_errutil",
         wired={
             "src/legacy/cli.py": [
-                f"from legacy import crash_errutil  {MARKER}\nfrom legacy import errutil\n",
+                f"from legacy import crash_errutil, errutil  {MARKER}\n",
                 f"def main() -> int:\n    crash_errutil.install()  {MARKER}\n",
                 "print(errutil.describe(",  # the repository's own errutil is still used
             ]
@@ -554,6 +554,67 @@ def test_wired_imports_pass_isort(tmp_path: Path) -> None:
         check=False,
     )
     assert lint.returncode == 0, lint.stdout
+
+
+MAIN_BODY = (
+    '\n\ndef main() -> None:\n    print(core, Thing)\n\n\nif __name__ == "__main__":\n    main()\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("imports", "merged"),
+    [
+        pytest.param(
+            "from svc import Thing, core\n",
+            f"from svc import Thing, core, errutil  {MARKER}\n",
+            id="one-line",
+        ),
+        pytest.param(
+            "from svc import Thing, core, long_module_name_number_one, long_module_name_two\n",
+            "from svc import (\n    Thing,\n    core,\n"
+            f"    errutil,  {MARKER}\n"
+            "    long_module_name_number_one,\n    long_module_name_two,\n)\n",
+            id="too-long-is-wrapped",
+        ),
+        pytest.param(
+            "from svc import (\n    Thing,\n    core,  # theirs\n)\n",
+            f"from svc import (\n    Thing,\n    core,  # theirs\n    errutil,  {MARKER}\n)\n",
+            id="wrapped-last",
+        ),
+        pytest.param(
+            "from svc import (\n    Thing,  # theirs\n    core,\n    zeta,\n)\n",
+            "from svc import (\n    Thing,  # theirs\n    core,\n"
+            f"    errutil,  {MARKER}\n    zeta,\n)\n",
+            id="wrapped-middle",
+        ),
+        pytest.param(
+            "from svc import Thing, core  # theirs\n",
+            f"from svc import Thing, core  # theirs\nfrom svc import errutil  {MARKER}\n",
+            id="their-comment-keeps-its-line",
+        ),
+    ],
+)
+def test_the_import_joins_an_existing_one_from_the_package(
+    imports: str, merged: str, tmp_path: Path
+) -> None:
+    """isort merges `from svc import ...` lines, so errutil's name goes into the existing one."""
+    source = "import sys\n\n" + imports + MAIN_BODY.replace("print(", "print(sys, ")
+    files = {"svc/__init__.py": "", "svc/__main__.py": source, "svc/zeta.py": ""}
+    repo = _repo(tmp_path, {**files, "svc/long_module_name_number_one.py": ""})
+    plans, _ = _plan(repo)
+    wired = plans["svc/__main__.py"].new
+    assert wired.startswith("import sys\n\n" + merged), wired
+    assert "errutil.install()" in wired
+    (repo / "svc/__main__.py").write_text(wired)
+    lint = run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "I", str(repo)],
+        repo,
+        check=False,
+    )
+    # a trailing comment of theirs: the two lines are left for their formatter to join
+    assert (lint.returncode == 0) == ("theirs\nfrom" not in merged), lint.stdout
+    again, _ = _plan(repo)
+    assert not again["svc/__main__.py"].changed  # recognised on a second run
 
 
 # --- Entry points: make, the make fragment, a rendered service ------------------------------------

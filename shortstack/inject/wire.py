@@ -317,6 +317,94 @@ def _insert_import(
         body.insert(block[-1] + 1, line.with_changes(leading_lines=[cst.EmptyLine()]))
 
 
+# isort's default line length (black's and ruff's): a merged import longer than this is wrapped.
+_IMPORT_LINE_LENGTH = 88
+
+
+def _isort_key(name: str) -> tuple[int, str, str]:
+    """isort's order of the names of one `from` import: CONSTANTS, Classes, then the rest."""
+    kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
+    return kind, name.lower(), name
+
+
+def _merge_import(
+    body: list[cst.CSTNode], package: str, module_name: str, module: cst.Module
+) -> bool:
+    """Add `module_name` to an existing `from <package> import a, b` (isort would merge the
+    two lines into one, so a separate line would fail the repository's import lint).
+
+    A one-line import without a comment gets the name (and the marker) on its line, or is
+    wrapped in parentheses, one name a line, when that line would be too long; a wrapped
+    import with a trailing comma gets a line of its own inside the parentheses. Any other
+    shape is left alone (False): the import is then added on a line of its own.
+    """
+    for index, stmt in enumerate(body):
+        node = _import_line(stmt)
+        if (
+            not isinstance(stmt, cst.SimpleStatementLine)
+            or not isinstance(node, cst.ImportFrom)
+            or node.relative
+            or node.module is None
+            or _dotted(node.module) != package
+            or isinstance(node.names, cst.ImportStar)
+            or any(alias.asname is not None for alias in node.names)
+        ):
+            continue
+        aliases = list(node.names)
+        names = [_dotted(alias.name) for alias in aliases]
+        position = sum(_isort_key(name) < _isort_key(module_name) for name in names)
+        if node.lpar is None:
+            if stmt.trailing_whitespace.comment is not None:
+                return False  # where their comment would go is isort's guess: not ours
+            ordered = [*names[:position], module_name, *names[position:]]
+            one_line = f"from {package} import {', '.join(ordered)}  {MARKER}"
+            if len(one_line) <= _IMPORT_LINE_LENGTH:
+                code = one_line + "\n"
+            else:
+                wrapped = [
+                    f"    {name},  {MARKER}" if name == module_name else f"    {name},"
+                    for name in ordered
+                ]
+                code = "\n".join([f"from {package} import (", *wrapped, ")"]) + "\n"
+            replacement = cst.parse_statement(code, config=module.config_for_parsing)
+            body[index] = replacement.with_changes(leading_lines=stmt.leading_lines)
+            return True
+        last_comma = aliases[-1].comma
+        if not isinstance(last_comma, cst.Comma) or not isinstance(
+            last_comma.whitespace_after, cst.ParenthesizedWhitespace
+        ):
+            return False  # `(a, b)` on one line, or no trailing comma: left alone
+        indent = cst.SimpleWhitespace(module.default_indent)
+        marked = cst.TrailingWhitespace(
+            whitespace=cst.SimpleWhitespace("  "),
+            comment=cst.Comment(MARKER),
+            newline=cst.Newline(),
+        )
+        if position == len(aliases):
+            # the new last line takes the closing whitespace; the old last one gets a plain one
+            closing = last_comma.whitespace_after
+            aliases[-1] = aliases[-1].with_changes(
+                comma=last_comma.with_changes(
+                    whitespace_after=closing.with_changes(
+                        first_line=closing.first_line, last_line=indent
+                    )
+                )
+            )
+            comma = last_comma.with_changes(
+                whitespace_after=closing.with_changes(first_line=marked)
+            )
+        else:
+            comma = cst.Comma(
+                whitespace_after=cst.ParenthesizedWhitespace(
+                    first_line=marked, indent=True, last_line=indent
+                )
+            )
+        aliases.insert(position, cst.ImportAlias(name=cst.Name(module_name), comma=comma))
+        body[index] = stmt.with_changes(body=[node.with_changes(names=aliases)])
+        return True
+    return False
+
+
 def _first_name(stmt: cst.CSTNode) -> str:
     node = _import_line(stmt)
     if isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
@@ -473,7 +561,10 @@ class _FilePlanner:
             if self.needs_import:
                 alias = "" if self.binding == self.ctx.errutil_module else f" as {self.binding}"
                 imp = _marked(f"from {self.ctx.package} import {self.ctx.errutil_module}{alias}")
-                _insert_import(body, imp, self.ctx.package, self.ctx.errutil_module)
+                if alias or not _merge_import(
+                    body, self.ctx.package, self.ctx.errutil_module, self.module
+                ):
+                    _insert_import(body, imp, self.ctx.package, self.ctx.errutil_module)
                 self.plan.changes.insert(0, f"import {self.binding}")
             self.plan.new = self.module.with_changes(body=body).code
         return self.plan
