@@ -385,9 +385,7 @@ def _merge_import(
             closing = last_comma.whitespace_after
             aliases[-1] = aliases[-1].with_changes(
                 comma=last_comma.with_changes(
-                    whitespace_after=closing.with_changes(
-                        first_line=closing.first_line, last_line=indent
-                    )
+                    whitespace_after=closing.with_changes(last_line=indent)
                 )
             )
             comma = last_comma.with_changes(
