@@ -99,8 +99,13 @@ class ErrorMiddleware:
                 await _send_close(send, report.error_id)
 
 
+def _client_body(error_id: str) -> str:
+    """All a client learns of a crash: that it was internal, and the id to quote."""
+    return '{"error":"internal","error_id":"' + error_id + '"}'
+
+
 async def _send_internal_error(send: Send, error_id: str) -> None:
-    body = b'{"error":"internal","error_id":"' + error_id.encode("ascii") + b'"}'
+    body = _client_body(error_id).encode("ascii")
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode("ascii")),
@@ -115,6 +120,6 @@ async def _send_internal_error(send: Send, error_id: str) -> None:
 async def _send_close(send: Send, error_id: str) -> None:
     # 1011: the server met an unexpected condition (RFC 6455). Before the handshake was
     # accepted the server refuses the connection instead (uvicorn answers 403).
-    reason = '{"error":"internal","error_id":"' + error_id + '"}'
+    message = {"type": "websocket.close", "code": 1011, "reason": _client_body(error_id)}
     with contextlib.suppress(Exception):  # the client went away: the report is logged
-        await send({"type": "websocket.close", "code": 1011, "reason": reason})
+        await send(message)
