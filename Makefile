@@ -7,6 +7,9 @@ SHELL := /bin/bash
 # nothing but Python, so a new machine needs only python3 (and Go for the Go flavour).
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --no-sync
+# The tests run uv themselves (scratch environments, renders): they use this one, so a machine
+# without uv on PATH runs them as well as one with it.
+export SHORTSTACK_UV := $(UV)
 PYTEST_ARGS ?=
 
 .PHONY: help setup demo scenarios test lint format docs setup-panic-handler clean
@@ -14,9 +17,12 @@ PYTEST_ARGS ?=
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
+# Quiet, and on stderr: `make setup-panic-handler DRY_RUN=1` prints the diff alone on stdout,
+# the first time too.
 $(CURDIR)/.tools/bin/uv:
-	python3 -m venv .tools
-	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv
+	@echo "uv is not on PATH: installing it into .tools/" >&2
+	@python3 -m venv .tools >&2
+	@.tools/bin/python -m pip install --quiet --disable-pip-version-check uv >&2
 
 setup: $(UV) ## install the template's dev tools into .venv
 	$(UV) sync --quiet

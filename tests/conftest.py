@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,52 @@ import pytest
 from copier import run_copy
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def uv_bin() -> str:
+    """The uv that `make test` resolved (exported as SHORTSTACK_UV), else the one on PATH.
+
+    The Makefile installs uv into .tools/ when PATH has none, so the tests never assume a
+    bare `uv` on PATH: that is what a new machine lacks.
+    """
+    found = os.environ.get("SHORTSTACK_UV") or shutil.which("uv")
+    if not found or not os.access(found, os.X_OK):
+        pytest.fail(
+            "no uv: run the tests with `make test` (it installs uv into .tools/ when PATH has "
+            "none), or set SHORTSTACK_UV to a uv binary",
+            pytrace=False,
+        )
+    return found
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Put the resolved uv (and nothing else) on PATH for the commands the tests run.
+
+    Rendered services' `make setup` then share this uv and its cache instead of each
+    installing its own; the test that checks that bootstrap gives its command a PATH without it.
+    """
+    found = os.environ.get("SHORTSTACK_UV")
+    if not found or shutil.which("uv") or not os.access(found, os.X_OK):
+        return
+    bin_dir = Path(tempfile.mkdtemp(prefix="shortstack-uv-"))
+    (bin_dir / "uv").symlink_to(found)
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    config.add_cleanup(lambda: shutil.rmtree(bin_dir, ignore_errors=True))
+
+
+def path_without_uv(tmp_path: Path, tools: tuple[str, ...] = ("python3", "git", "make")) -> str:
+    """A PATH that reaches *tools* (and /usr/bin, /bin) but no uv, as on a new machine."""
+    bin_dir = tmp_path / "no-uv-bin"
+    bin_dir.mkdir(exist_ok=True)
+    for tool in tools:
+        found = shutil.which(tool)
+        assert found, f"{tool} is needed on PATH"
+        link = bin_dir / tool
+        if not link.exists():
+            link.symlink_to(os.path.realpath(found))
+    path = f"{bin_dir}:/usr/bin:/bin"
+    assert not shutil.which("uv", path=path), f"uv is reachable on {path}: remove it for this test"
+    return path
 
 
 def render(dst: Path, **data: Any) -> Path:

@@ -24,7 +24,17 @@ import pytest
 import yaml
 from copier import run_update
 
-from conftest import REPO, commit_all, free_port, git_init, render, run, snapshot_template
+from conftest import (
+    REPO,
+    commit_all,
+    free_port,
+    git_init,
+    path_without_uv,
+    render,
+    run,
+    snapshot_template,
+    uv_bin,
+)
 from shortstack.inject.detect import InjectError, detect_layout
 from shortstack.inject.wire import FilePlan, Manual, plan_wiring
 
@@ -198,11 +208,10 @@ def fixture_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One environment (uv, shared cache) for every fixture repository's tests and crashes."""
     venv = tmp_path_factory.mktemp("inject-venv") / "venv"
     env = {"UV_PYTHON_DOWNLOADS": "never"}
-    run(["uv", "venv", "--quiet", "--python", sys.executable, str(venv)], venv.parent, env=env)
+    uv = uv_bin()
+    run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], venv.parent, env=env)
     python = venv / "bin" / "python"
-    run(
-        ["uv", "pip", "install", "--quiet", "--python", str(python), *FIXTURE_PACKAGES], venv.parent
-    )
+    run([uv, "pip", "install", "--quiet", "--python", str(python), *FIXTURE_PACKAGES], venv.parent)
     return python
 
 
@@ -629,11 +638,17 @@ def test_make_target_needs_dest() -> None:
 @pytest.mark.slow
 def test_make_dry_run_then_the_fragment_inside_the_repo(template_v1: Path, tmp_path: Path) -> None:
     repo = copy_fixture("flat_main", tmp_path / "flat_main")
+    # As on a new machine: no uv on PATH, none installed in the template checkout yet. The
+    # Makefile installs it first, and stdout still carries the diff and nothing else.
+    assert not (template_v1 / ".tools").exists()
     dry = run(
         ["make", "--no-print-directory", "setup-panic-handler", f"DEST={repo}", "DRY_RUN=1"],
         template_v1,
+        env={"PATH": path_without_uv(tmp_path)},
     )
     assert dry.stdout.startswith("diff --git ")  # the diff and nothing else
+    (tmp_path / "make-dry-run.diff").write_text(dry.stdout)
+    run(["git", "apply", "--check", str(tmp_path / "make-dry-run.diff")], repo)
     assert "+++ b/reporter/__main__.py" in dry.stdout
     assert not git_status(repo)
     run(["make", "--no-print-directory", "setup-panic-handler", f"DEST={repo}"], template_v1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import free_port, git_init, render, run
+from conftest import free_port, git_init, path_without_uv, render, run
 
 
 def test_render_leaves_no_template_syntax(tmp_path: Path) -> None:
@@ -127,15 +126,8 @@ def _get(port: int, path: str, deadline: float = 60) -> int:
 @pytest.mark.slow
 def test_make_setup_needs_only_python_when_uv_is_missing(tmp_path: Path) -> None:
     # A PATH with python3, git and make, and no uv: `make setup` installs uv into .tools/.
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for tool in ("python3", "git", "make"):
-        found = shutil.which(tool)
-        assert found, tool
-        (bin_dir / tool).symlink_to(os.path.realpath(found))
+    path = path_without_uv(tmp_path)
     dst = render(tmp_path / "svc")
-    path = f"{bin_dir}:/usr/bin:/bin"
-    assert not shutil.which("uv", path=path), "uv must not be reachable for this test"
     run(["make", "setup"], dst, env={"PATH": path})
     assert (dst / ".tools" / "bin" / "uv").is_file()
     run(["make", "test"], dst, env={"PATH": path})
