@@ -36,7 +36,8 @@ from conftest import (
     uv_bin,
 )
 from shortstack.inject.detect import InjectError, detect_layout
-from shortstack.inject.wire import FilePlan, Manual, plan_wiring
+from shortstack.inject.plan import plan_wiring
+from shortstack.inject.wire import FilePlan, Manual
 
 FIXTURES = Path(__file__).parent / "fixtures" / "inject"
 ANSWERS = ".copier-answers.errutil.yml"

@@ -29,7 +29,8 @@ from .component import (
 )
 from .detect import InjectError, RepoLayout, detect_layout
 from .gitstate import check_clean
-from .wire import FilePlan, Manual, plan_wiring
+from .plan import plan_wiring
+from .wire import FilePlan, Manual
 
 __all__ = ["main"]
 

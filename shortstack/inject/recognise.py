@@ -1,0 +1,170 @@
+"""Recognising code: small pure predicates over libcst nodes (what is an app, a guard, an install).
+
+Each answers one question about the repository's code and changes nothing, so each can be tested
+alone and the planner reads as a list of decisions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+import libcst as cst
+import libcst.matchers as m
+
+__all__ = [
+    "adds_middleware",
+    "app_assignment",
+    "body_statements",
+    "bound_names",
+    "calls",
+    "calls_install",
+    "docstring_count",
+    "dotted",
+    "find_installers",
+    "is_app_call",
+    "is_install_call",
+    "is_main_guard",
+    "not_defs",
+]
+
+_APP_CLASSES = frozenset({"FastAPI", "Starlette"})
+
+
+def dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted(node.value)
+        return f"{base}.{node.attr.value}" if base else ""
+    return ""
+
+
+def is_app_call(node: cst.BaseExpression | None) -> bool:
+    if not isinstance(node, cst.Call):
+        return False
+    return dotted(node.func).rpartition(".")[2] in _APP_CLASSES
+
+
+def app_assignment(stmt: cst.CSTNode) -> str | None:
+    """`name = FastAPI(...)` (or annotated) as one statement line: the name, else None."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return None
+    small = stmt.body[0]
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target: cst.BaseExpression = small.targets[0].target
+        value: cst.BaseExpression | None = small.value
+    elif isinstance(small, cst.AnnAssign):
+        target, value = small.target, small.value
+    else:
+        return None
+    if isinstance(target, cst.Name) and is_app_call(value):
+        return target.value
+    return None
+
+
+def is_main_guard(stmt: cst.CSTNode) -> bool:
+    if not isinstance(stmt, cst.If) or not isinstance(stmt.test, cst.Comparison):
+        return False
+    test = stmt.test
+    if len(test.comparisons) != 1 or not isinstance(test.comparisons[0].operator, cst.Equal):
+        return False
+    sides = {_side(test.left), _side(test.comparisons[0].comparator)}
+    return sides == {"__name__", "'__main__'"}
+
+
+def _side(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.SimpleString):
+        return repr(node.evaluated_value)
+    return ""
+
+
+def calls(node: cst.CSTNode) -> Iterator[cst.Call]:
+    for call in m.findall(node, m.Call()):
+        if isinstance(call, cst.Call):
+            yield call
+
+
+def is_install_call(call: cst.Call, installers: set[str]) -> bool:
+    name = dotted(call.func)
+    if name.endswith(".install") and "errutil" in name:
+        return True
+    return bool(name) and name.rpartition(".")[2] in installers
+
+
+def calls_install(statements: Iterable[cst.CSTNode], installers: set[str]) -> bool:
+    return any(is_install_call(call, installers) for s in statements for call in calls(s))
+
+
+def adds_middleware(statements: Iterable[cst.CSTNode], app: str) -> bool:
+    """`app.add_middleware(...ErrorMiddleware...)` or `ErrorMiddleware(app)` among `statements`."""
+    for statement in statements:
+        for call in calls(statement):
+            name = dotted(call.func)
+            first = dotted(call.args[0].value) if call.args else ""
+            if name == f"{app}.add_middleware" and first.endswith("ErrorMiddleware"):
+                return True
+            if name.endswith("ErrorMiddleware") and first == app:
+                return True
+    return False
+
+
+def not_defs(statements: Iterable[cst.CSTNode]) -> list[cst.CSTNode]:
+    """Statements that run when their block runs (not the bodies of defs and classes)."""
+    return [s for s in statements if not isinstance(s, cst.FunctionDef | cst.ClassDef)]
+
+
+def body_statements(node: cst.BaseSuite) -> Sequence[cst.CSTNode]:
+    if isinstance(node, cst.IndentedBlock):
+        return node.body
+    return [node]
+
+
+def docstring_count(body: Sequence[cst.CSTNode]) -> int:
+    if body and m.matches(
+        body[0],
+        m.SimpleStatementLine(body=[m.Expr(value=m.SimpleString() | m.ConcatenatedString())]),
+    ):
+        return 1
+    return 0
+
+
+def bound_names(module: cst.Module) -> set[str]:
+    """Names bound at module level (imports, assignments, defs, classes)."""
+    names: set[str] = set()
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            names.add(stmt.name.value)
+        if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            continue
+        for node in m.findall(stmt, m.ImportAlias() | m.AssignTarget() | m.AnnAssign()):
+            if isinstance(node, cst.ImportAlias):
+                if node.asname is not None and isinstance(node.asname.name, cst.Name):
+                    names.add(node.asname.name.value)
+                else:
+                    names.add(dotted(node.name).partition(".")[0])
+            elif isinstance(node, cst.AssignTarget | cst.AnnAssign) and isinstance(
+                node.target, cst.Name
+            ):
+                names.add(node.target.value)
+    return names
+
+
+def find_installers(modules: Iterable[cst.Module]) -> set[str]:
+    """Names of the repository's functions that call errutil's install(), directly or not."""
+    functions: list[cst.FunctionDef] = []
+    for module in modules:
+        functions += [
+            f for f in m.findall(module, m.FunctionDef()) if isinstance(f, cst.FunctionDef)
+        ]
+    installers: set[str] = set()
+    while True:
+        found = {
+            f.name.value
+            for f in functions
+            if f.name.value not in installers and calls_install(body_statements(f.body), installers)
+        }
+        if not found:
+            return installers
+        installers |= found
