@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from .apply import check_writes, write_all
 from .component import (
     ANSWERS_FILE,
     Component,
@@ -40,10 +42,22 @@ def _parser() -> argparse.ArgumentParser:
         prog="make setup-panic-handler",
         description="Add errutil (short crash reports) to an existing repository and wire it.",
     )
-    parser.add_argument("--dest", required=True, type=Path, help="the repository to change")
+    # From the environment too: the Makefile passes DEST and PACKAGE there, never through a shell.
+    dest = os.environ.get("SHORTSTACK_DEST") or None
+    parser.add_argument(
+        "--dest",
+        required=dest is None,
+        default=dest,
+        type=Path,
+        help="the repository to change (default: $SHORTSTACK_DEST)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
     parser.add_argument("--force", action="store_true", help="go on in a dirty or non-git tree")
-    parser.add_argument("--package", help="the package errutil goes into (default: detected)")
+    parser.add_argument(
+        "--package",
+        default=os.environ.get("SHORTSTACK_PACKAGE") or None,
+        help="the package errutil goes into (default: $SHORTSTACK_PACKAGE, else detected)",
+    )
     parser.add_argument(
         "--check", action="store_true", help="only say whether errutil is present and wired"
     )
@@ -150,17 +164,34 @@ def _plan_component(root: Path, package: str | None) -> tuple[RepoLayout, str, C
 
 
 def _apply(root: Path, component: Component | None, plans: Sequence[FilePlan]) -> None:
-    if component is not None:
-        for path, content in component.files.items():
-            target = root / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
-            print(f"added     {path}")
+    """Write everything or nothing (see apply.py), then say what changed."""
+    writes: dict[str, bytes] = dict(component.files) if component is not None else {}
     for plan in plans:
         if plan.changed:
-            (root / plan.path).write_bytes(plan.new.encode("utf-8"))
+            writes[plan.path] = plan.new.encode(plan.encoding)
+    write_all(root, writes)
+    for path in component.files if component is not None else ():
+        print(f"added     {path}")
+    for plan in plans:
+        if plan.changed:
             for change in plan.changes:
                 print(f"wired     {plan.path}: {change}")
+
+
+def _rerun_hint(root: Path) -> str:
+    """How to re-run the wiring later, in the words that fit the repository."""
+    makefile = next(
+        (name for name in ("GNUmakefile", "makefile", "Makefile") if (root / name).is_file()), None
+    )
+    if makefile is not None:
+        return (
+            f"Add `include errutil.mk` to your {makefile} to re-run this with "
+            "`make setup-panic-handler` (and check it with `make errutil-check`)."
+        )
+    return (
+        "To re-run this later: `make -f errutil.mk setup-panic-handler` (check with "
+        "`make -f errutil.mk errutil-check`)."
+    )
 
 
 def _delegate_go(root: Path, args: argparse.Namespace) -> int:
@@ -194,6 +225,8 @@ def run(args: argparse.Namespace) -> int:
     manual = problems + [item for plan in plans for item in plan.manual]
     changed = [plan for plan in plans if plan.changed]
 
+    writes = dict(component.files) if component is not None else {}
+    check_writes(root, writes | {plan.path: b"" for plan in changed})
     if args.dry_run:
         for path, content in (component.files if component else {}).items():
             print(_diff(path, "", content.decode("utf-8", "replace"), added=True), end="")
@@ -215,8 +248,7 @@ def run(args: argparse.Namespace) -> int:
     if component is not None:
         print(
             f"\nerrutil's answers are in {ANSWERS_FILE}: `copier update -a {ANSWERS_FILE}` pulls "
-            "its improvements. Add `include errutil.mk` to your Makefile to re-run this with "
-            "`make setup-panic-handler`."
+            f"its improvements. {_rerun_hint(root)}"
         )
     return 0
 

@@ -96,6 +96,7 @@ def render_component(layout: RepoLayout, errutil_module: str) -> Component:
         "errutil_module": errutil_module,
         "tests_dir": layout.tests_dir,
     }
+    data: dict[str, object] = {**answers, "app_packages": list(layout.app_packages)}
     with tempfile.TemporaryDirectory(prefix="errutil-component-") as scratch:
         try:
             with warnings.catch_warnings():
@@ -105,7 +106,7 @@ def render_component(layout: RepoLayout, errutil_module: str) -> Component:
                     src_path=str(source),
                     dst_path=scratch,
                     answers_file=ANSWERS_FILE,
-                    data=answers,
+                    data=data,
                     defaults=True,
                     unsafe=False,
                     quiet=True,

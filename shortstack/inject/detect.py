@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+import ast
+import configparser
 import keyword
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ConsoleScript", "InjectError", "RepoLayout", "detect_layout"]
+__all__ = ["ConsoleScript", "InjectError", "RepoLayout", "detect_layout", "is_test_file"]
 
 # Folders at the repository root that never hold the application package.
 _NOT_PACKAGES = frozenset(
     {"tests", "test", "docs", "doc", "examples", "scripts", "benchmarks", "build", "dist", "site"}
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Root-level modules that are tooling, not the application.
+_TOOLING_FILES = frozenset({"setup.py", "noxfile.py", "fabfile.py", "tasks.py"})
+_TEST_DIRS = frozenset({"tests", "test", "testing"})
+
+
+def is_test_file(relative: str) -> bool:
+    """A test module (`test_*.py`, `*_test.py`, `tests.py`, `conftest.py`) or one in a tests folder.
+
+    Test files are never entry points: a `__main__` block there runs a test runner, not the app.
+    """
+    parts = relative.split("/")
+    name = parts[-1]
+    return (
+        name.startswith("test_")
+        or name.endswith("_test.py")
+        or name in ("tests.py", "conftest.py")
+        or any(part in _TEST_DIRS for part in parts[:-1])
+    )
 
 
 class InjectError(Exception):
@@ -23,11 +43,12 @@ class InjectError(Exception):
 
 @dataclass(frozen=True)
 class ConsoleScript:
-    """One `[project.scripts]` entry: `name = "module:function"`."""
+    """One declared entry point (`name = "module:function"`) and where it was declared."""
 
     name: str
     module: str
     function: str
+    source: str = "pyproject.toml [project.scripts]"
 
     @property
     def target(self) -> str:
@@ -43,6 +64,16 @@ class RepoLayout:
     package_path: str
     tests_dir: str
     scripts: tuple[ConsoleScript, ...]
+    # Every top-level package and root module of the repository (paths): the app's own code.
+    app_paths: tuple[str, ...] = ()
+
+    @property
+    def app_packages(self) -> tuple[str, ...]:
+        """The module names whose frames are the app's: every package and root module."""
+        names = [
+            Path(path).stem if path.endswith(".py") else Path(path).name for path in self.app_paths
+        ]
+        return tuple(dict.fromkeys([self.package_name, *names]))
 
     @property
     def package_dir(self) -> Path:
@@ -79,18 +110,94 @@ def _table(data: object, *keys: str) -> dict[str, object]:
     return data if isinstance(data, dict) else {}
 
 
-def _console_scripts(pyproject: dict[str, object]) -> tuple[ConsoleScript, ...]:
-    entries = dict(_table(pyproject, "tool", "poetry", "scripts"))
-    entries.update(_table(pyproject, "project", "scripts"))
-    scripts = []
-    for name, value in entries.items():
-        if isinstance(value, str) and ":" in value:
-            module, _, function = value.partition(":")
-            scripts.append(ConsoleScript(name, module.strip(), function.strip()))
-        else:
-            # Not a "module:function" string (e.g. a poetry table): kept so it is reported.
-            scripts.append(ConsoleScript(name, str(value), ""))
-    return tuple(scripts)
+def _script(name: str, value: object, source: str) -> ConsoleScript:
+    """One entry point from its declared value: `module:function [extras]`, else kept as is."""
+    if isinstance(value, dict):  # poetry's table form: {callable = "module:function", ...}
+        value = value.get("callable", value.get("reference", value))
+    if isinstance(value, str) and ":" in value:
+        module, _, function = value.partition(":")
+        function = function.split("[", 1)[0]  # `module:function [extra1, extra2]`
+        return ConsoleScript(name.strip(), module.strip(), function.strip(), source)
+    # Not a "module:function" string (a poetry file script, ...): kept so it is reported.
+    return ConsoleScript(name.strip(), str(value), "", source)
+
+
+def _pyproject_scripts(pyproject: dict[str, object]) -> list[ConsoleScript]:
+    found: list[ConsoleScript] = []
+    tables = (
+        (("tool", "poetry", "scripts"), "[tool.poetry.scripts]"),
+        (("project", "scripts"), "[project.scripts]"),
+        (("project", "gui-scripts"), "[project.gui-scripts]"),
+        (("project", "entry-points", "console_scripts"), "[project.entry-points.console_scripts]"),
+        (("project", "entry-points", "gui_scripts"), "[project.entry-points.gui_scripts]"),
+    )
+    for keys, source in tables:
+        for name, value in _table(pyproject, *keys).items():
+            found.append(_script(name, value, f"pyproject.toml {source}"))
+    return found
+
+
+def _setup_cfg_scripts(root: Path) -> list[ConsoleScript]:
+    path = root / "setup.cfg"
+    if not path.is_file():
+        return []
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(path.read_text(encoding="utf-8"))
+    except (configparser.Error, UnicodeDecodeError) as error:
+        raise InjectError(f"{path} could not be read: {error}") from error
+    if not parser.has_section("options.entry_points"):
+        return []
+    found = []
+    for group in ("console_scripts", "gui_scripts"):
+        for line in parser.get("options.entry_points", group, fallback="").splitlines():
+            name, sep, value = line.partition("=")
+            if sep and name.strip():
+                found.append(
+                    _script(name, value.strip(), f"setup.cfg [options.entry_points] {group}")
+                )
+    return found
+
+
+def _setup_py_scripts(root: Path) -> list[ConsoleScript]:
+    """`setup(entry_points={"console_scripts": ["name = module:function"]})`, read, never run."""
+    path = root / "setup.py"
+    if not path.is_file():
+        return []
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (SyntaxError, ValueError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        for keyword_arg in node.keywords:
+            if keyword_arg.arg != "entry_points" or not isinstance(keyword_arg.value, ast.Dict):
+                continue
+            for key, value in zip(keyword_arg.value.keys, keyword_arg.value.values, strict=True):
+                if not (
+                    isinstance(key, ast.Constant)
+                    and key.value in ("console_scripts", "gui_scripts")
+                ):
+                    continue
+                items = value.elts if isinstance(value, ast.List | ast.Tuple) else [value]
+                for item in items:
+                    if isinstance(item, ast.Constant) and isinstance(item.value, str):
+                        name, sep, target = item.value.partition("=")
+                        if sep:
+                            found.append(_script(name, target.strip(), f"setup.py {key.value}"))
+    return found
+
+
+def _console_scripts(root: Path, pyproject: dict[str, object]) -> tuple[ConsoleScript, ...]:
+    """Every declared entry point, in every packaging format, each name once."""
+    found: dict[str, ConsoleScript] = {}
+    for script in (
+        _pyproject_scripts(pyproject) + _setup_cfg_scripts(root) + _setup_py_scripts(root)
+    ):
+        found.setdefault(f"{script.name}={script.target}", script)
+    return tuple(found.values())
 
 
 def _package_dirs(root: Path) -> list[str]:
@@ -110,6 +217,27 @@ def _package_dirs(root: Path) -> list[str]:
         if found:
             return found
     return found
+
+
+def _app_paths(root: Path) -> tuple[str, ...]:
+    """Top-level packages under src/ and at the root, and the root's own modules (not tests)."""
+    found = []
+    for base in (root / "src", root):
+        if not base.is_dir():
+            continue
+        for child in sorted(base.iterdir()):
+            relative = child.relative_to(root).as_posix()
+            if child.is_dir() and (child / "__init__.py").is_file():
+                if _IDENTIFIER.match(child.name) and child.name not in _NOT_PACKAGES:
+                    found.append(relative)
+            elif (
+                child.suffix == ".py"
+                and child.is_file()
+                and child.name not in _TOOLING_FILES
+                and not is_test_file(relative)
+            ):
+                found.append(relative)
+    return tuple(found)
 
 
 def _choose_package(root: Path, pyproject: dict[str, object], package: str | None) -> str:
@@ -136,7 +264,7 @@ def _choose_package(root: Path, pyproject: dict[str, object], package: str | Non
     # Several packages: the project's name or its console scripts decide.
     project_name = str(_table(pyproject, "project").get("name", ""))
     hints = [re.sub(r"[-.]+", "_", project_name).lower()]
-    hints += [script.module.split(".")[0] for script in _console_scripts(pyproject)]
+    hints += [script.module.split(".")[0] for script in _console_scripts(root, pyproject)]
     for hint in hints:
         if hint in names:
             return names[hint]
@@ -167,5 +295,6 @@ def detect_layout(root: Path, package: str | None = None) -> RepoLayout:
         package_name=Path(package_path).name,
         package_path=package_path,
         tests_dir=_choose_tests_dir(root, pyproject),
-        scripts=_console_scripts(pyproject),
+        scripts=_console_scripts(root, pyproject),
+        app_paths=_app_paths(root),
     )

@@ -2,33 +2,41 @@
 
 from __future__ import annotations
 
+import io
+import tokenize
 from collections.abc import Sequence
 from pathlib import Path
 
 import libcst as cst
 
-from .detect import ConsoleScript, RepoLayout
-from .recognise import calls, find_installers, is_install_call
+from .detect import ConsoleScript, RepoLayout, is_test_file
+from .recognise import calls, errutil_installs, find_installers, is_install_call
 from .wire import FilePlan, Manual, WireContext, plan_file
 
 __all__ = ["plan_wiring"]
 
-# Root-level files that are tooling, not the application.
-_NOT_ENTRY_FILES = frozenset({"setup.py", "conftest.py", "noxfile.py", "fabfile.py", "tasks.py"})
 _SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", "build", "dist"})
 
 
 def _python_files(layout: RepoLayout, skip: Sequence[Path]) -> list[Path]:
-    files = [
-        path
-        for path in sorted(layout.package_dir.rglob("*.py"))
-        if not (_SKIP_DIRS & set(path.parts)) and not any(path.is_relative_to(s) for s in skip)
-    ]
-    files += [
-        path
-        for path in sorted(layout.root.glob("*.py"))
-        if path.name not in _NOT_ENTRY_FILES and path not in files
-    ]
+    """The app's files: every top-level package and root module, and the scripts' modules.
+
+    Test files are never read as entry points (see `is_test_file`).
+    """
+
+    def wanted(path: Path) -> bool:
+        relative = path.relative_to(layout.root).as_posix()
+        return (
+            not (_SKIP_DIRS & set(path.parts))
+            and not any(path.is_relative_to(s) for s in skip)
+            and not is_test_file(relative)
+        )
+
+    files: list[Path] = []
+    for app_path in dict.fromkeys([layout.package_path, *layout.app_paths]):
+        target = layout.root / app_path
+        candidates = sorted(target.rglob("*.py")) if target.is_dir() else [target]
+        files += [path for path in candidates if path not in files and wanted(path)]
     for script in layout.scripts:
         path = layout.module_file(script.module) if script.function else None
         if path is not None and path not in files:
@@ -37,10 +45,10 @@ def _python_files(layout: RepoLayout, skip: Sequence[Path]) -> list[Path]:
 
 
 def _module_parts(layout: RepoLayout, path: Path) -> list[str]:
-    """`src/pkg/sub/mod.py` -> ["pkg", "sub", "mod"]; a file outside the package -> [stem]."""
-    base = layout.package_dir.parent
-    if path.is_relative_to(base):
-        return list(path.relative_to(base).with_suffix("").parts)
+    """`src/pkg/sub/mod.py` -> ["pkg", "sub", "mod"]; a root module `main.py` -> ["main"]."""
+    for base in (layout.package_dir.parent, layout.root / "src", layout.root):
+        if path.is_relative_to(base):
+            return list(path.relative_to(base).with_suffix("").parts)
     return [path.stem]
 
 
@@ -52,22 +60,27 @@ def plan_wiring(layout: RepoLayout, errutil_module: str) -> tuple[list[FilePlan]
         layout.root / layout.tests_dir,
     ]
     sources: dict[Path, str] = {}
+    encodings: dict[Path, str] = {}
     modules: dict[Path, cst.Module] = {}
     unparsable: list[Manual] = []
     for path in _python_files(layout, skip):
         try:
-            # Bytes, not text mode: CRLF line endings are kept as they are.
-            sources[path] = path.read_bytes().decode("utf-8")
+            # Bytes, not text mode: CRLF line endings are kept as they are; the PEP 263
+            # encoding (or a BOM) is read and kept for writing back.
+            data = path.read_bytes()
+            encodings[path] = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+            sources[path] = data.decode(encodings[path])
             modules[path] = cst.parse_module(sources[path])
-        except (UnicodeDecodeError, cst.ParserSyntaxError) as error:
+        except (UnicodeDecodeError, SyntaxError, LookupError, cst.ParserSyntaxError) as error:
             rel = path.relative_to(layout.root).as_posix()
             first = str(error).splitlines()[0] if str(error) else type(error).__name__
             unparsable.append(Manual(rel, 1, rel, f"it could not be parsed ({first})", ""))
             sources.pop(path, None)
 
-    installers = find_installers(modules.values())
-    repo_installs = bool(installers) or any(
-        is_install_call(call, set()) for module in modules.values() for call in calls(module)
+    aliases = errutil_installs(modules.values(), errutil_module)
+    installers = find_installers(modules.values(), aliases)
+    repo_installs = installers != aliases or any(
+        is_install_call(call, aliases) for module in modules.values() for call in calls(module)
     )
     by_file: dict[Path, dict[str, ConsoleScript]] = {}
     problems: list[Manual] = []
@@ -77,7 +90,7 @@ def plan_wiring(layout: RepoLayout, errutil_module: str) -> tuple[list[FilePlan]
         if found is None or found not in sources:
             problems.append(
                 Manual(
-                    "pyproject.toml",
+                    script.source.split()[0],
                     1,
                     f"console script `{script.name}` ({script.module})",
                     "its module was not found in the repository"
@@ -112,5 +125,5 @@ def plan_wiring(layout: RepoLayout, errutil_module: str) -> tuple[list[FilePlan]
             repo_installs=repo_installs,
         )
         rel = path.relative_to(layout.root).as_posix()
-        plans.append(plan_file(rel, sources[path], ctx))
+        plans.append(plan_file(rel, sources[path], ctx, encodings[path]))
     return plans, unparsable + problems

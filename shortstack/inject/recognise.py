@@ -20,6 +20,7 @@ __all__ = [
     "calls_install",
     "docstring_count",
     "dotted",
+    "errutil_installs",
     "find_installers",
     "is_app_call",
     "is_install_call",
@@ -87,10 +88,26 @@ def calls(node: cst.CSTNode) -> Iterator[cst.Call]:
 
 
 def is_install_call(call: cst.Call, installers: set[str]) -> bool:
+    """`errutil.install()`, `<alias>.install()` (an alias is in *installers* as `eu.install`),
+    or a call of one of the repository's own functions that installs it."""
     name = dotted(call.func)
     if name.endswith(".install") and "errutil" in name:
         return True
-    return bool(name) and name.rpartition(".")[2] in installers
+    return bool(name) and (name in installers or name.rpartition(".")[2] in installers)
+
+
+def errutil_installs(modules: Iterable[cst.Module], errutil_module: str) -> set[str]:
+    """`<name>.install` for every name errutil's module is bound to by an import (`as eu`)."""
+    found = {f"{errutil_module}.install"}
+    for module in modules:
+        for alias in m.findall(module, m.ImportAlias()):
+            if not isinstance(alias, cst.ImportAlias) or alias.asname is None:
+                continue
+            if dotted(alias.name).rpartition(".")[2] == errutil_module and isinstance(
+                alias.asname.name, cst.Name
+            ):
+                found.add(f"{alias.asname.name.value}.install")
+    return found
 
 
 def calls_install(statements: Iterable[cst.CSTNode], installers: set[str]) -> bool:
@@ -151,14 +168,15 @@ def bound_names(module: cst.Module) -> set[str]:
     return names
 
 
-def find_installers(modules: Iterable[cst.Module]) -> set[str]:
-    """Names of the repository's functions that call errutil's install(), directly or not."""
+def find_installers(modules: Iterable[cst.Module], known: Iterable[str] = ()) -> set[str]:
+    """Names of the repository's functions that call errutil's install(), directly or not
+    (*known*: the `<alias>.install` names that count as errutil's, kept in the result)."""
     functions: list[cst.FunctionDef] = []
     for module in modules:
         functions += [
             f for f in m.findall(module, m.FunctionDef()) if isinstance(f, cst.FunctionDef)
         ]
-    installers: set[str] = set()
+    installers: set[str] = set(known)
     while True:
         found = {
             f.name.value

@@ -43,6 +43,9 @@ from .recognise import (
 
 __all__ = ["MARKER", "FilePlan", "Manual", "WireContext", "plan_file"]
 
+# Hooks errutil.install() sets: an app that sets one itself needs a person to decide.
+_HOOKS = frozenset({"sys.excepthook", "threading.excepthook", "sys.unraisablehook"})
+
 
 @dataclass(frozen=True)
 class Manual:
@@ -62,6 +65,7 @@ class FilePlan:
     path: str
     old: str
     new: str
+    encoding: str = "utf-8"  # the file's own (PEP 263 cookie or BOM): written back the same way
     changes: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
     manual: list[Manual] = field(default_factory=list)
@@ -241,6 +245,7 @@ class _FilePlanner:
             body.append(new)
             body.extend(extra)
         self.report_unhandled_apps()
+        self.report_own_excepthooks()
         for name in sorted(set(self.ctx.script_functions) - self.defined_functions()):
             script = self.ctx.script_functions[name]
             self.manual(
@@ -264,6 +269,35 @@ class _FilePlanner:
     def defined_functions(self) -> set[str]:
         return {s.name.value for s in self.module.body if isinstance(s, cst.FunctionDef)}
 
+    def report_own_excepthooks(self) -> None:
+        """`sys.excepthook = ...` in the app: whichever hook is set last silently wins.
+
+        Putting back a hook saved earlier (`saved = sys.excepthook` ... `sys.excepthook = saved`)
+        is a restore, not a hook of the app's own, and is left alone.
+        """
+        saved: set[str] = set()
+        assigns = [a for a in m.findall(self.module, m.Assign()) if isinstance(a, cst.Assign)]
+        for assign in assigns:
+            if dotted(assign.value) in _HOOKS:
+                saved |= {dotted(t.target) for t in assign.targets}
+        for assign in assigns:
+            target = assign.targets[0]
+            name = dotted(target.target)
+            if name not in _HOOKS or dotted(assign.value) in saved:
+                continue
+            module = self.ctx.errutil_module
+            self.plan.manual.append(
+                Manual(
+                    self.path,
+                    self.line(target),
+                    f"`{name} = ...`",
+                    "the repository sets its own hook: the one set last silently replaces the "
+                    "other, so errutil cannot be wired here by itself",
+                    f"remove the assignment and let `{module}.install()` report crashes, or "
+                    f"call `{module}.log_exception(exc)` from your hook",
+                )
+            )
+
     def report_unhandled_apps(self) -> None:
         for stmt in m.findall(self.module, m.SimpleStatementLine()):
             app = app_assignment(stmt)
@@ -278,6 +312,8 @@ class _FilePlanner:
 # --- Planning the repository ---------------------------------------------------------------------
 
 
-def plan_file(path: str, source: str, ctx: WireContext) -> FilePlan:
+def plan_file(path: str, source: str, ctx: WireContext, encoding: str = "utf-8") -> FilePlan:
     """What wiring errutil into one file's entry points changes (nothing is written)."""
-    return _FilePlanner(path, source, ctx).run()
+    plan = _FilePlanner(path, source, ctx).run()
+    plan.encoding = encoding
+    return plan

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ._app_packages import APP_PACKAGES
+
 __all__ = ["Config", "configure", "current", "default_app_packages"]
 
 _UNSET: object = object()
 
 
 def default_app_packages() -> tuple[str, ...]:
-    """The package that contains errutil: the service whose frames a report shows."""
+    """The package that contains errutil, and the repository's other packages and modules.
+
+    A repository errutil was added to may have several packages and root modules (a `main.py`
+    that uvicorn serves beside a `lib/` package): all of them are the app's code.
+    """
     errutil_package = __name__.rpartition(".")[0]
     parent = errutil_package.rpartition(".")[0]
-    return (parent,) if parent else ()
+    return tuple(dict.fromkeys(((parent,) if parent else ()) + APP_PACKAGES))
 
 
 class Config:

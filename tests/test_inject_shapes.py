@@ -1,0 +1,325 @@
+"""Injection into repositories shaped as real ones are: every entry-point format, test files,
+several packages and root modules, aliases, own hooks, encodings, and faults that must leave the
+tree exactly as it was (and nothing written outside it)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, git_init, run
+from shortstack.inject import apply as apply_module
+from shortstack.inject.cli import main as inject_main
+from shortstack.inject.detect import InjectError, detect_layout
+from shortstack.inject.imports import MARKER
+from shortstack.inject.plan import plan_wiring
+from shortstack.inject.wire import FilePlan, Manual
+
+
+def _repo(root: Path, files: dict[str, str | bytes]) -> Path:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+    return root
+
+
+def _plan(repo: Path) -> tuple[dict[str, FilePlan], list[Manual]]:
+    plans, problems = plan_wiring(detect_layout(repo), "errutil")
+    return {plan.path: plan for plan in plans}, problems + [m for p in plans for m in p.manual]
+
+
+def _tree(root: Path) -> dict[str, bytes | str]:
+    """Every entry under *root* (links as their target), to compare before and after."""
+    found: dict[str, bytes | str] = {}
+    for path in sorted(root.rglob("*")):
+        if ".git" in path.relative_to(root).parts:
+            continue
+        key = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            found[key] = "-> " + os.readlink(path)
+        elif path.is_file():
+            found[key] = path.read_bytes()
+        else:
+            found[key] = "dir"
+    return found
+
+
+def _inject(repo: Path, *flags: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = inject_main(["--dest", str(repo), *flags])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+MAIN = "def main():\n    return 0\n"
+
+
+# --- Entry points in every packaging format ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("pyproject.toml", '[project]\nname = "svc"\n[project.scripts]\nsvc = "svc.cli:main"\n'),
+        (
+            "pyproject.toml",
+            '[project]\nname = "svc"\n[project.gui-scripts]\nsvc = "svc.cli:main"\n',
+        ),
+        (
+            "pyproject.toml",
+            '[project]\nname = "svc"\n[project.entry-points.console_scripts]\n'
+            'svc = "svc.cli:main"\n',
+        ),
+        (
+            "pyproject.toml",
+            '[tool.poetry]\nname = "svc"\n[tool.poetry.scripts]\nsvc = "svc.cli:main"\n',
+        ),
+        (
+            "pyproject.toml",
+            '[tool.poetry]\nname = "svc"\n[tool.poetry.scripts]\n'
+            'svc = { callable = "svc.cli:main" }\n',
+        ),
+        (
+            "setup.cfg",
+            "[metadata]\nname = svc\n\n[options.entry_points]\nconsole_scripts =\n"
+            "    svc = svc.cli:main [extra]\n",
+        ),
+        (
+            "setup.py",
+            "from setuptools import setup\n\nsetup(\n    name='svc',\n"
+            "    entry_points={'console_scripts': ['svc=svc.cli:main']},\n)\n",
+        ),
+    ],
+    ids=[
+        "scripts",
+        "gui-scripts",
+        "entry-points",
+        "poetry",
+        "poetry-table",
+        "setup.cfg",
+        "setup.py",
+    ],
+)
+def test_a_console_script_in_any_format_is_wired(tmp_path: Path, name: str, content: str) -> None:
+    repo = _repo(tmp_path, {"svc/__init__.py": "", "svc/cli.py": MAIN, name: content})
+    plans, manual = _plan(repo)
+    assert not manual
+    assert plans["svc/cli.py"].changes == [
+        "import errutil",
+        "install() at the start of main() (console script `svc`)",
+    ]
+
+
+def test_a_script_whose_module_is_missing_names_the_file_that_declares_it(tmp_path: Path) -> None:
+    setup_cfg = "[options.entry_points]\nconsole_scripts =\n    svc = svc.gone:main\n"
+    repo = _repo(tmp_path, {"svc/__init__.py": "", "setup.cfg": setup_cfg})
+    _, manual = _plan(repo)
+    assert [(m.path, m.reason) for m in manual] == [
+        ("setup.cfg", "its module was not found in the repository")
+    ]
+
+
+# --- Test files are never entry points ------------------------------------------------------------
+
+
+def test_test_files_are_never_wired(tmp_path: Path) -> None:
+    guard = 'import unittest\n\nif __name__ == "__main__":\n    unittest.main()\n'
+    repo = _repo(
+        tmp_path,
+        {
+            "svc/__init__.py": "",
+            "svc/tests/helpers.py": guard,
+            "svc/check_test.py": guard,
+            "tests.py": guard,
+            "test_app.py": guard,
+            "conftest.py": guard,
+            "testing/run.py": guard,
+            "run.py": guard,  # a root script: an entry point
+        },
+    )
+    plans, _ = _plan(repo)
+    assert [path for path, plan in plans.items() if plan.changed] == ["run.py"]
+
+
+# --- The app is the whole repository --------------------------------------------------------------
+
+
+def test_every_package_and_root_module_is_the_apps(tmp_path: Path) -> None:
+    app = "from fastapi import FastAPI\n\nfrom lib import store\n\napp = FastAPI()\n"
+    repo = _repo(
+        tmp_path,
+        {
+            "main.py": app,
+            "lib/__init__.py": "",
+            "lib/store.py": "",
+            "jobs/__init__.py": "",
+            "jobs/nightly.py": 'if __name__ == "__main__":\n    print(1)\n',
+            "setup.py": "",
+            "test_main.py": "",
+            "pyproject.toml": '[project]\nname = "lib"\n',
+        },
+    )
+    layout = detect_layout(repo)
+    assert layout.package_path == "lib"
+    assert layout.app_packages == ("lib", "jobs", "main")
+    plans, _ = _plan(repo)
+    assert plans["main.py"].changed and plans["jobs/nightly.py"].changed
+    assert f"from lib import errutil, store  {MARKER}\n" in plans["main.py"].new
+
+
+# --- What counts as wired already ----------------------------------------------------------------
+
+
+def test_an_aliased_errutil_counts_as_installed(tmp_path: Path) -> None:
+    source = (
+        "from svc import errutil as eu\n\n\ndef main():\n    eu.install()\n\n\n"
+        'if __name__ == "__main__":\n    eu.install()\n    main()\n'
+    )
+    repo = _repo(tmp_path, {"svc/__init__.py": "", "svc/__main__.py": source})
+    plans, manual = _plan(repo)
+    assert not plans["svc/__main__.py"].changed and not manual
+
+
+def test_an_own_excepthook_is_listed_and_check_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = (
+        "import sys\n\n\ndef my_hook(*args):\n    pass\n\n\nsys.excepthook = my_hook\n\n"
+        'if __name__ == "__main__":\n    print(1)\n'
+    )
+    repo = _repo(tmp_path, {"svc/__init__.py": "", "svc/__main__.py": source})
+    git_init(repo)
+    _, manual = _plan(repo)
+    assert [(m.line, m.what) for m in manual] == [(8, "`sys.excepthook = ...`")]
+    code, _, _ = _inject(repo, capsys=capsys)
+    assert code == 0
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "errutil"], repo)
+    code, out, _ = _inject(repo, "--check", capsys=capsys)
+    assert code == 1 and "svc/__main__.py:10: `sys.excepthook = ...`" in out  # below the import
+
+
+# --- Encodings ------------------------------------------------------------------------------------
+
+
+def test_a_latin1_file_is_wired_and_stays_latin1(tmp_path: Path) -> None:
+    source = (
+        '# -*- coding: latin-1 -*-\nGREETING = "grüße"\n\n'
+        'if __name__ == "__main__":\n    print(GREETING)\n'
+    )
+    repo = _repo(tmp_path, {"svc/__init__.py": "", "svc/__main__.py": source.encode("latin-1")})
+    plans, manual = _plan(repo)
+    plan = plans["svc/__main__.py"]
+    assert not manual and plan.changed and plan.encoding == "iso-8859-1"
+    assert plan.new.encode(plan.encoding).count("grüße".encode("latin-1")) == 1
+
+
+# --- All or nothing, only inside DEST -------------------------------------------------------------
+
+
+def _committed_repo(root: Path) -> Path:
+    _repo(
+        root, {"svc/__init__.py": "", "svc/__main__.py": 'if __name__ == "__main__":\n    pass\n'}
+    )
+    git_init(root)
+    return root
+
+
+def test_a_failed_write_restores_every_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _committed_repo(tmp_path / "repo")
+    before = _tree(repo)
+    real = Path.write_bytes
+    written: list[Path] = []
+
+    def failing(self: Path, data: bytes) -> int:
+        if self.name == "__main__.py" and self.parent.name == "svc":  # the last write
+            raise PermissionError(13, "Permission denied", str(self))
+        written.append(self)
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", failing)
+    code, out, err = _inject(repo, capsys=capsys)
+    assert code == 2 and len(written) > 5
+    assert err.strip().splitlines() == [
+        "setup-panic-handler: writing svc/__main__.py failed (Permission denied); every change "
+        "was undone."
+    ]
+    assert "Traceback" not in out + err
+    assert _tree(repo) == before
+    assert run(["git", "status", "--porcelain"], repo).stdout == ""
+
+
+def test_write_all_removes_the_folders_it_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = Path.write_bytes
+
+    def failing(self: Path, data: bytes) -> int:
+        if self.name == "b.txt":
+            raise OSError(28, "No space left on device", str(self))
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", failing)
+    with pytest.raises(InjectError, match=r"writing new/b\.txt failed"):
+        apply_module.write_all(tmp_path, {"new/deep/a.txt": b"a", "new/b.txt": b"b"})
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["tests", "svc", "errutil.mk"])
+def test_a_symlink_out_of_the_repo_is_refused_and_nothing_is_written(
+    tmp_path: Path, where: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    repo = tmp_path / "repo"
+    if where == "svc":  # the package itself lives outside
+        _repo(outside, {"__init__.py": "", "__main__.py": 'if __name__ == "__main__":\n    pass\n'})
+        repo.mkdir()
+        (repo / "svc").symlink_to(outside, target_is_directory=True)
+        git_init(repo)
+    else:
+        _committed_repo(repo)
+        (repo / where).symlink_to(outside / "missing")  # dangling, committed
+        run(["git", "add", "-A"], repo)
+        run(["git", "commit", "-qm", "link"], repo)
+    before, outside_before = _tree(repo), _tree(outside)
+    code, out, err = _inject(repo, capsys=capsys)
+    assert code == 2, out + err
+    assert "Nothing was changed." in err and "Traceback" not in err
+    assert _tree(repo) == before and _tree(outside) == outside_before
+
+
+# --- Messages and the Makefile --------------------------------------------------------------------
+
+
+def test_without_a_makefile_the_rerun_hint_says_how(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _committed_repo(tmp_path / "repo")
+    code, out, _ = _inject(repo, capsys=capsys)
+    assert code == 0
+    assert "make -f errutil.mk setup-panic-handler" in out and "your Makefile" not in out
+
+
+@pytest.mark.slow
+def test_make_passes_dest_without_shell_evaluation(tmp_path: Path) -> None:
+    repo = _committed_repo(tmp_path / 'odd $HOME "name" `touch pwned`')
+    result = subprocess.run(
+        ["make", "--no-print-directory", "setup-panic-handler", f"DEST={repo}", "DRY_RUN=1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("diff --git ")
+    assert "+++ b/svc/__main__.py" in result.stdout
+    assert not (REPO / "pwned").exists() and not (tmp_path / "pwned").exists()
