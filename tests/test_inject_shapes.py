@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -323,3 +324,33 @@ def test_make_passes_dest_without_shell_evaluation(tmp_path: Path) -> None:
     assert result.stdout.startswith("diff --git ")
     assert "+++ b/svc/__main__.py" in result.stdout
     assert not (REPO / "pwned").exists() and not (tmp_path / "pwned").exists()
+
+
+def test_a_crash_in_a_root_module_shows_its_frames_as_the_apps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`main.py` beside a `lib/` package: errutil goes into lib, main.py's frames are the app's."""
+    repo = _repo(
+        tmp_path / "repo",
+        {
+            "lib/__init__.py": "",
+            "lib/store.py": "def load(key):\n    return {}[key]\n",
+            "main.py": (
+                "from lib.store import load\n\n\ndef handle():\n    return load('zz')\n\n\n"
+                'if __name__ == "__main__":\n    handle()\n'
+            ),
+        },
+    )
+    git_init(repo)
+    code, _, _ = _inject(repo, capsys=capsys)
+    assert code == 0
+    crash = subprocess.run(
+        [sys.executable, "main.py"], cwd=repo, capture_output=True, text=True, check=False
+    )
+    lines = crash.stderr.strip().splitlines()
+    assert crash.returncode == 1 and lines[0].startswith("KeyError: 'zz'  [error_id="), lines
+    assert lines[1:4] == [
+        "  at lib/store.py:2 in load",
+        "  at main.py:6 in handle",  # one line below: the import errutil added
+        "  at main.py:11 in <module>",
+    ], crash.stderr

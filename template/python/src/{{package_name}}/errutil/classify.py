@@ -48,12 +48,19 @@ def is_app_module(name: str, packages: tuple[str, ...] | None = None) -> bool:
 
 
 def module_name(f_globals: Mapping[str, object]) -> str:
-    """The module a frame runs in; ``python -m pkg`` gives ``pkg.__main__``, not ``__main__``."""
+    """The module a frame runs in; ``python -m pkg`` gives ``pkg.__main__``, not ``__main__``.
+
+    A script run by path (``python main.py``) has no spec: its file's stem (``main``) names it,
+    so a root module listed among the app packages is the app's whichever way it is started.
+    """
     name = f_globals.get("__name__")
     if name == "__main__":
         spec_name = getattr(f_globals.get("__spec__"), "name", None)
         if isinstance(spec_name, str):
             return spec_name
+        path = f_globals.get("__file__")
+        if isinstance(path, str) and path.endswith(".py"):
+            return os.path.basename(path)[:-3]
     return name if isinstance(name, str) else ""
 
 
