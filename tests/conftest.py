@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import plumbum
 import pytest
 from copier import run_copy
 
@@ -115,6 +116,29 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def publish(template: Path) -> str:
+    """Give a template repository a public-looking `origin` URL that git maps back to it.
+
+    Injection records the template's public URL (never a local path); `copier update` then
+    clones that URL, which git (through `url.<path>.insteadOf`, set in this process's
+    environment so every git it starts sees it) rewrites to the local repository.
+    """
+    url = f"https://shortstack.invalid/{abs(hash(str(template))):x}/shortstack.git"
+    run(["git", "remote", "remove", "origin"], template, check=False)
+    run(["git", "remote", "add", "origin", url], template)
+    count = int(os.environ.get("GIT_CONFIG_COUNT", "0"))
+    settings = {
+        f"GIT_CONFIG_KEY_{count}": f"url.{template}.insteadOf",
+        f"GIT_CONFIG_VALUE_{count}": url,
+        "GIT_CONFIG_COUNT": str(count + 1),
+    }
+    os.environ.update(settings)
+    # copier runs git through plumbum, whose environment is a copy taken at import.
+    for key, value in settings.items():
+        plumbum.local.env[key] = value
+    return url
 
 
 def snapshot_template(dst: Path) -> Path:

@@ -30,6 +30,7 @@ from conftest import (
     free_port,
     git_init,
     path_without_uv,
+    publish,
     render,
     run,
     snapshot_template,
@@ -201,6 +202,7 @@ def template_v1(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This checkout as a template repository whose HEAD is tagged v0.1.0."""
     template = snapshot_template(tmp_path_factory.mktemp("inject-template") / "shortstack")
     run(["git", "tag", "v0.1.0"], template)
+    publish(template)
     return template
 
 
@@ -219,6 +221,7 @@ def fixture_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def clone(template: Path, dst: Path) -> Path:
     """A template repository of its own (tags included), so a test can add versions to it."""
     run(["git", "clone", "--quiet", str(template), str(dst)], template.parent)
+    publish(dst)
     return dst
 
 
@@ -311,6 +314,13 @@ def test_inject_then_crash_then_rerun_then_update(
     assert answers["errutil_module"] == case.module
     assert answers["package_path"] == case.package_path
     assert answers["_commit"] == "v0.1.0"
+    # The template's public URL is recorded, never a path of this machine.
+    origin = run(["git", "config", "--get", "remote.origin.url"], template).stdout.strip()
+    assert answers["_src_path"] == origin
+    for line in git_status(repo).splitlines():
+        path = line[3:]
+        content = (repo / path).read_bytes() if (repo / path).is_file() else b""
+        assert str(template).encode() not in content and str(REPO).encode() not in content, path
 
     # The repository's own tests still pass, and errutil's run with them.
     tests = run(
@@ -660,11 +670,15 @@ def test_make_dry_run_then_the_fragment_inside_the_repo(template_v1: Path, tmp_p
         'from reporter.jobs import run\n\nif __name__ == "__main__":\n    run([])\n'
     )
     commit_all(repo, "weekly report")
-    check = run(
-        ["make", "--no-print-directory", "-f", "errutil.mk", "errutil-check"], repo, check=False
-    )
+    fragment = ["make", "--no-print-directory", "-f", "errutil.mk"]
+    # errutil.mk records no path of this machine: without SHORTSTACK it says how to get one.
+    bare = run([*fragment, "errutil-check"], repo, check=False)
+    origin = run(["git", "config", "--get", "remote.origin.url"], template_v1).stdout.strip()
+    assert bare.returncode == 2 and f"git clone {origin} and pass SHORTSTACK=" in bare.stderr
+    shortstack = f"SHORTSTACK={template_v1}"
+    check = run([*fragment, "errutil-check", shortstack], repo, check=False)
     assert check.returncode != 0 and "NOT WIRED reporter/weekly.py" in check.stdout
-    wire = run(["make", "--no-print-directory", "-f", "errutil.mk", "setup-panic-handler"], repo)
+    wire = run([*fragment, "setup-panic-handler", shortstack], repo)
     assert "wired     reporter/weekly.py: install() at the start of" in wire.stdout
     assert f"    errutil.install()  {MARKER}\n" in (repo / "reporter/weekly.py").read_text()
 

@@ -13,6 +13,7 @@ import pytest
 
 from conftest import REPO, git_init, run
 from shortstack.inject import apply as apply_module
+from shortstack.inject import component
 from shortstack.inject.cli import main as inject_main
 from shortstack.inject.detect import InjectError, detect_layout
 from shortstack.inject.imports import MARKER
@@ -354,3 +355,40 @@ def test_a_crash_in_a_root_module_shows_its_frames_as_the_apps(
         "  at main.py:6 in handle",  # one line below: the import errutil added
         "  at main.py:11 in <module>",
     ], crash.stderr
+
+
+# --- What the answers file records ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("origin", "recorded"),
+    [
+        (
+            "https://git.example.com/team/shortstack.git",
+            "https://git.example.com/team/shortstack.git",
+        ),
+        (
+            "https://bob:s3cret@git.example.com/shortstack.git",
+            "https://git.example.com/shortstack.git",
+        ),
+        ("git@git.example.com:team/shortstack.git", "git@git.example.com:team/shortstack.git"),
+        ("/home/bob/src/shortstack", None),
+        ("../shortstack", None),
+        ("file:///home/bob/shortstack", None),
+        (None, None),
+    ],
+)
+def test_the_template_source_is_its_public_url_or_nothing(
+    tmp_path: Path, origin: str | None, recorded: str | None
+) -> None:
+    git_init(_repo(tmp_path, {"copier.yml": ""}))
+    if origin is not None:
+        run(["git", "remote", "add", "origin", origin], tmp_path)
+    assert component.public_source(tmp_path) == recorded
+    answers = b"# header\n_commit: v1.0.0\n_src_path: /home/bob/src/shortstack\npackage_name: svc\n"
+    written = component._record_source(answers, recorded).decode()
+    assert "/home/bob" not in written
+    assert ("_src_path: " in written) == (recorded is not None)
+    assert written.startswith("# header\n_commit: v1.0.0\n") and written.endswith(
+        "package_name: svc\n"
+    )

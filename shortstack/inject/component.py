@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import re
+import subprocess
+import sys
 import tempfile
+import urllib.parse
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +19,7 @@ __all__ = [
     "MODULE_NAMES",
     "Component",
     "choose_module_name",
+    "public_source",
     "read_answers",
     "render_component",
     "template_root",
@@ -44,6 +49,56 @@ class Component:
 def template_root() -> Path:
     """The checkout of the template this package belongs to (it holds copier.yml)."""
     return Path(__file__).resolve().parents[2]
+
+
+def _is_local(url: str) -> bool:
+    """A path on this machine (`/x`, `./x`, `~/x`, `C:\\x`, `file://...`), not a remote."""
+    return (
+        url.startswith(("/", ".", "~", "file:"))
+        or re.match(r"^[A-Za-z]:[\\/]", url) is not None
+        or ("://" not in url and ":" not in url)
+    )
+
+
+def public_source(source: Path) -> str | None:
+    """The template's public URL: its checkout's `origin` remote as configured (not rewritten
+    by `insteadOf`), without credentials.
+
+    None when there is no remote, or the remote is itself a path on this machine: a local path
+    recorded in a repository breaks `copier update` on every other machine.
+    """
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(source), "config", "--get", "remote.origin.url"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        return None
+    url = result.stdout.strip()
+    if result.returncode != 0 or not url or _is_local(url):
+        return None
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme and "@" in parts.netloc:  # https://user:token@host/...: never recorded
+        parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
+        url = urllib.parse.urlunsplit(parts)
+    return url
+
+
+def _record_source(answers: bytes, url: str | None) -> bytes:
+    """The answers file with `_src_path` set to the public URL (or left out: never a path)."""
+    yaml = importlib.import_module("yaml")
+    lines = answers.decode("utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if not line.startswith("_src_path:")]
+    if url is not None:
+        entry = yaml.safe_dump({"_src_path": url}, default_flow_style=False, width=10_000)
+        index = next(
+            (i for i, line in enumerate(kept) if not line.startswith(("#", "_commit:"))),
+            len(kept),
+        )
+        kept.insert(index, entry)
+    return "".join(kept).encode("utf-8")
 
 
 def read_answers(root: Path) -> dict[str, str] | None:
@@ -119,6 +174,15 @@ def render_component(layout: RepoLayout, errutil_module: str) -> Component:
             for path in sorted(Path(scratch).rglob("*"))
             if path.is_file() and "__pycache__" not in path.parts
         }
+    url = public_source(source)
+    files[ANSWERS_FILE] = _record_source(files[ANSWERS_FILE], url)
+    if url is None:
+        print(
+            f"note: the template checkout at {source} has no public `origin` remote, so "
+            f"{ANSWERS_FILE} records no source; set `_src_path` there to the template's URL "
+            "before running `copier update`.",
+            file=sys.stderr,
+        )
     if not any(name.startswith(f"{layout.package_path}/{errutil_module}/") for name in files):
         raise InjectError(
             f"The template at {source} rendered no errutil package (is its "
