@@ -250,10 +250,10 @@ def test_a_failed_write_restores_every_file(
     monkeypatch.setattr(Path, "write_bytes", failing)
     code, out, err = _inject(repo, capsys=capsys)
     assert code == 2 and len(written) > 5
-    assert err.strip().splitlines() == [
+    assert err.strip().splitlines()[-1] == (
         "setup-panic-handler: writing svc/__main__.py failed (Permission denied); every change "
         "was undone."
-    ]
+    )
     assert "Traceback" not in out + err
     assert _tree(repo) == before
     assert run(["git", "status", "--porcelain"], repo).stdout == ""
@@ -391,4 +391,139 @@ def test_the_template_source_is_its_public_url_or_nothing(
     assert ("_src_path: " in written) == (recorded is not None)
     assert written.startswith("# header\n_commit: v1.0.0\n") and written.endswith(
         "package_name: svc\n"
+    )
+
+
+# --- WSGI, Flask and Django ----------------------------------------------------------------------
+
+
+def _wire_twice(repo: Path) -> tuple[dict[str, FilePlan], list[Manual]]:
+    """Plan, write the plan, plan again: the second plan must change nothing."""
+    plans, manual = _plan(repo)
+    for path, plan in plans.items():
+        if plan.changed:
+            (repo / path).write_bytes(plan.new.encode(plan.encoding))
+    again, _ = _plan(repo)
+    assert not [path for path, plan in again.items() if plan.changed]
+    return plans, manual
+
+
+def test_a_flask_app_and_a_flask_factory_are_handed_to_init_flask(tmp_path: Path) -> None:
+    factory = (
+        "from flask import Flask\n\n\ndef create_app():\n    app = Flask(__name__)\n"
+        "    app.config.from_mapping(DEBUG=False)\n    return app\n"
+    )
+    module_level = (
+        "import flask\n\napp = flask.Flask(__name__)\n\n\n"
+        "@app.get('/')\ndef index():\n    return 'ok'\n"
+    )
+    repo = _repo(
+        tmp_path,
+        {
+            "svc/__init__.py": factory,
+            "svc/site.py": module_level,
+            "pyproject.toml": '[project]\nname = "svc"\n',
+        },
+    )
+    plans, manual = _wire_twice(repo)
+    assert not manual
+    assert plans["svc/__init__.py"].new == (
+        f"from flask import Flask\n\nfrom svc import errutil  {MARKER}\n\n\ndef create_app():\n"
+        f"    app = Flask(__name__)\n    errutil.init_flask(app)  {MARKER}\n"
+        f"    errutil.install()  {MARKER}\n"
+        "    app.config.from_mapping(DEBUG=False)\n    return app\n"
+    )
+    site = plans["svc/site.py"].new
+    assert f"app = flask.Flask(__name__)\nerrutil.init_flask(app)  {MARKER}\n" in site
+
+
+def test_a_django_project_gets_the_middleware_and_its_entry_points(tmp_path: Path) -> None:
+    settings = (
+        'SECRET_KEY = "x"\nMIDDLEWARE = [\n    "django.middleware.security.SecurityMiddleware",\n'
+        '    "django.middleware.common.CommonMiddleware",\n]\nROOT_URLCONF = "mysite.urls"\n'
+    )
+    wsgi = (
+        "import os\n\nfrom django.core.wsgi import get_wsgi_application\n\n"
+        'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")\n\n'
+        "application = get_wsgi_application()\n"
+    )
+    asgi = wsgi.replace("wsgi", "asgi")
+    manage = (
+        "import sys\n\n\ndef main():\n"
+        "    from django.core.management import execute_from_command_line\n\n"
+        '    execute_from_command_line(sys.argv)\n\n\nif __name__ == "__main__":\n    main()\n'
+    )
+    repo = _repo(
+        tmp_path,
+        {
+            "mysite/__init__.py": "",
+            "mysite/settings.py": settings,
+            "mysite/wsgi.py": wsgi,
+            "mysite/asgi.py": asgi,
+            "manage.py": manage,
+        },
+    )
+    plans, manual = _wire_twice(repo)
+    assert not manual
+    assert plans["mysite/settings.py"].new == settings.replace(
+        "MIDDLEWARE = [\n",
+        f'MIDDLEWARE = [\n    "mysite.errutil.DjangoMiddleware",  {MARKER}\n',
+    )
+    assert (
+        "application = get_wsgi_application()\n"
+        f"application = errutil.WSGIMiddleware(application)  {MARKER}\n"
+        f"errutil.install()  {MARKER}\n"
+    ) in plans["mysite/wsgi.py"].new
+    assert (
+        f"application = errutil.ErrorMiddleware(application)  {MARKER}\n"
+        in plans["mysite/asgi.py"].new
+    )
+    assert (
+        f'if __name__ == "__main__":\n    errutil.install()  {MARKER}\n' in plans["manage.py"].new
+    )
+
+
+def test_a_one_line_middleware_setting_is_listed(tmp_path: Path) -> None:
+    settings = 'MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]\n'
+    repo = _repo(tmp_path, {"mysite/__init__.py": "", "mysite/settings.py": settings})
+    plans, manual = _plan(repo)
+    assert not plans["mysite/settings.py"].changed
+    assert [(m.path, m.what) for m in manual] == [("mysite/settings.py", "`MIDDLEWARE`")]
+    assert manual[0].instruction.endswith(
+        'MIDDLEWARE = ["mysite.errutil.DjangoMiddleware", ...]  # first, so it sees every crash'
+    )
+
+
+def test_servers_name_what_must_be_wired(tmp_path: Path) -> None:
+    plain = (
+        "def application(environ, start_response):\n"
+        '    start_response("200 OK", [])\n    return [b"ok"]\n'
+    )
+    unknown = "from svc.build import make\n\nwsgi = make()\n"
+    repo = _repo(
+        tmp_path,
+        {
+            "svc/__init__.py": "",
+            "svc/plain.py": plain,
+            "svc/other.py": unknown,
+            "Procfile": "release: ./migrate\nweb: gunicorn --workers 2 svc.other:wsgi\n",
+            "Dockerfile": (
+                'FROM python\nCMD ["gunicorn", "-b", "0.0.0.0:8000", "svc.plain:application"]\n'
+            ),
+            "gunicorn.conf.py": 'wsgi_app = "svc.gone:app"\nworkers = 2\n',
+        },
+    )
+    plans, manual = _wire_twice(repo)
+    assert plans["svc/plain.py"].new == (
+        f"from svc import errutil  {MARKER}\n\n\n{plain}\n\n"
+        f"application = errutil.WSGIMiddleware(application)  {MARKER}\n"
+        f"errutil.install()  {MARKER}\n"
+    )
+    assert [(m.path, m.line, m.what) for m in manual] == [
+        ("gunicorn.conf.py", 1, "`gunicorn svc.gone:app`"),
+        ("Procfile", 2, "`gunicorn svc.other:wsgi`"),
+    ]
+    assert manual[1].instruction == (
+        "from svc import errutil; wsgi = errutil.WSGIMiddleware(wsgi); errutil.install()"
+        "  # in svc/other.py, after `wsgi` is built"
     )

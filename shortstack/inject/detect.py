@@ -80,15 +80,16 @@ class RepoLayout:
         return self.root / self.package_path
 
     def module_file(self, module: str) -> Path | None:
-        """The file that defines `module` (dotted), looked up next to the package, or None."""
-        base = self.package_dir.parent
+        """The file that defines `module` (dotted): next to the package, under src/ or at the
+        root; None when the repository has no such file."""
         parts = module.split(".")
-        for candidate in (
-            base.joinpath(*parts).with_suffix(".py"),
-            base.joinpath(*parts, "__init__.py"),
-        ):
-            if candidate.is_file():
-                return candidate
+        for base in dict.fromkeys([self.package_dir.parent, self.root / "src", self.root]):
+            for candidate in (
+                base.joinpath(*parts).with_suffix(".py"),
+                base.joinpath(*parts, "__init__.py"),
+            ):
+                if candidate.is_file():
+                    return candidate
         return None
 
 

@@ -61,6 +61,8 @@ def insert_import(
     if not block:
         blank = [cst.EmptyLine()] if start else []
         body.insert(start, line.with_changes(leading_lines=blank))
+        if start + 1 < len(body):
+            _space_after_imports(body, start + 1)
         return
 
     def source(position: int) -> tuple[int, str]:
@@ -92,6 +94,18 @@ def insert_import(
         body.insert(index, line.with_changes(leading_lines=[cst.EmptyLine()]))
     else:
         body.insert(block[-1] + 1, line.with_changes(leading_lines=[cst.EmptyLine()]))
+
+
+def _space_after_imports(body: list[cst.CSTNode], index: int) -> None:
+    """The blank lines isort and the formatters want after imports: 2 before a def or class."""
+    following = body[index]
+    if not isinstance(following, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+        return
+    wanted = 2 if isinstance(following, cst.FunctionDef | cst.ClassDef) else 1
+    blank = sum(1 for line in following.leading_lines if line.comment is None)
+    if blank < wanted:
+        extra = [cst.EmptyLine()] * (wanted - blank)
+        body[index] = following.with_changes(leading_lines=[*extra, *following.leading_lines])
 
 
 # isort's default line length (black's and ruff's): a merged import longer than this is wrapped.

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import io
 import tokenize
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import libcst as cst
 
 from .detect import ConsoleScript, RepoLayout, is_test_file
-from .recognise import calls, errutil_installs, find_installers, is_install_call
+from .recognise import (
+    calls,
+    errutil_installs,
+    find_installers,
+    is_django_settings,
+    is_install_call,
+)
+from .servers import ServerTarget, find_server_targets
 from .wire import FilePlan, Manual, WireContext, plan_file
 
 __all__ = ["plan_wiring"]
@@ -52,18 +59,15 @@ def _module_parts(layout: RepoLayout, path: Path) -> list[str]:
     return [path.stem]
 
 
-def plan_wiring(layout: RepoLayout, errutil_module: str) -> tuple[list[FilePlan], list[Manual]]:
-    """Plan every edit (nothing is written): per-file plans, and scripts that cannot be found."""
-    skip = [
-        layout.package_dir / errutil_module,
-        layout.package_dir / f"{errutil_module}.py",
-        layout.root / layout.tests_dir,
-    ]
+def _read(
+    paths: Sequence[Path], root: Path
+) -> tuple[dict[Path, str], dict[Path, str], dict[Path, cst.Module], list[Manual]]:
+    """Each file's text, encoding and syntax tree; a file that cannot be parsed is listed."""
     sources: dict[Path, str] = {}
     encodings: dict[Path, str] = {}
     modules: dict[Path, cst.Module] = {}
     unparsable: list[Manual] = []
-    for path in _python_files(layout, skip):
+    for path in paths:
         try:
             # Bytes, not text mode: CRLF line endings are kept as they are; the PEP 263
             # encoding (or a BOM) is read and kept for writing back.
@@ -72,16 +76,17 @@ def plan_wiring(layout: RepoLayout, errutil_module: str) -> tuple[list[FilePlan]
             sources[path] = data.decode(encodings[path])
             modules[path] = cst.parse_module(sources[path])
         except (UnicodeDecodeError, SyntaxError, LookupError, cst.ParserSyntaxError) as error:
-            rel = path.relative_to(layout.root).as_posix()
+            rel = path.relative_to(root).as_posix()
             first = str(error).splitlines()[0] if str(error) else type(error).__name__
             unparsable.append(Manual(rel, 1, rel, f"it could not be parsed ({first})", ""))
             sources.pop(path, None)
+    return sources, encodings, modules, unparsable
 
-    aliases = errutil_installs(modules.values(), errutil_module)
-    installers = find_installers(modules.values(), aliases)
-    repo_installs = installers != aliases or any(
-        is_install_call(call, aliases) for module in modules.values() for call in calls(module)
-    )
+
+def _scripts_by_file(
+    layout: RepoLayout, errutil_module: str, sources: Mapping[Path, str]
+) -> tuple[dict[Path, dict[str, ConsoleScript]], list[Manual]]:
+    """The console scripts each file defines, and the scripts that cannot be wired."""
     by_file: dict[Path, dict[str, ConsoleScript]] = {}
     problems: list[Manual] = []
     imp = f"from {layout.package_name} import {errutil_module}"
@@ -99,8 +104,7 @@ def plan_wiring(layout: RepoLayout, errutil_module: str) -> tuple[list[FilePlan]
                     f"{imp}; {errutil_module}.install()  # at the start of the entry function",
                 )
             )
-            continue
-        if "." in script.function:
+        elif "." in script.function:
             problems.append(
                 Manual(
                     found.relative_to(layout.root).as_posix(),
@@ -110,11 +114,74 @@ def plan_wiring(layout: RepoLayout, errutil_module: str) -> tuple[list[FilePlan]
                     f"{imp}; {errutil_module}.install()  # at the start of {script.function}()",
                 )
             )
-            continue
-        by_file.setdefault(found, {})[script.function] = script
-        installers.add(script.function)
+        else:
+            by_file.setdefault(found, {})[script.function] = script
+    return by_file, problems
 
-    plans = []
+
+def _unserved(
+    layout: RepoLayout,
+    errutil_module: str,
+    targets: Sequence[ServerTarget],
+    plans: Mapping[Path, FilePlan],
+) -> list[Manual]:
+    """Server targets whose object was not recognised as an app (so nothing wired it)."""
+    problems = []
+    imp = f"from {layout.package_name} import {errutil_module}"
+    for target in targets:
+        path = layout.module_file(target.module)
+        plan = plans.get(path) if path is not None else None
+        if plan is not None and target.obj in plan.apps:
+            continue
+        middleware = "ErrorMiddleware" if target.asgi else "WSGIMiddleware"
+        where = (
+            f"in {plan.path}, after `{target.obj}` is built"
+            if plan is not None
+            else f"where `{target.module}:{target.obj}` is built"
+        )
+        problems.append(
+            Manual(
+                target.source,
+                target.line,
+                f"`{target.describe()}`",
+                "its module was not found in the repository"
+                if path is None
+                else f"`{target.obj}` is not an app errutil recognises",
+                f"{imp}; {target.obj} = {errutil_module}.{middleware}({target.obj}); "
+                f"{errutil_module}.install()  # {where}",
+            )
+        )
+    return problems
+
+
+def plan_wiring(layout: RepoLayout, errutil_module: str) -> tuple[list[FilePlan], list[Manual]]:
+    """Plan every edit (nothing is written): per-file plans, and what cannot be wired."""
+    skip = [
+        layout.package_dir / errutil_module,
+        layout.package_dir / f"{errutil_module}.py",
+        layout.root / layout.tests_dir,
+    ]
+    targets = find_server_targets(layout.root)
+    paths = _python_files(layout, skip)
+    served: dict[Path, set[str]] = {}
+    for target in targets:
+        path = layout.module_file(target.module)
+        if path is not None:
+            served.setdefault(path, set()).add(target.obj)
+            if path not in paths:
+                paths.append(path)
+    sources, encodings, modules, unparsable = _read(paths, layout.root)
+
+    aliases = errutil_installs(modules.values(), errutil_module)
+    installers = find_installers(modules.values(), aliases)
+    repo_installs = installers != aliases or any(
+        is_install_call(call, aliases) for module in modules.values() for call in calls(module)
+    )
+    by_file, problems = _scripts_by_file(layout, errutil_module, sources)
+    for scripts in by_file.values():
+        installers |= set(scripts)
+
+    plans: dict[Path, FilePlan] = {}
     for path in sources:
         ctx = WireContext(
             package=layout.package_name,
@@ -123,7 +190,10 @@ def plan_wiring(layout: RepoLayout, errutil_module: str) -> tuple[list[FilePlan]
             script_functions=by_file.get(path, {}),
             module_parts=_module_parts(layout, path),
             repo_installs=repo_installs,
+            wsgi_names=frozenset({"application", "app", *served.get(path, ())}),
+            django=is_django_settings(modules[path]),
         )
         rel = path.relative_to(layout.root).as_posix()
-        plans.append(plan_file(rel, sources[path], ctx, encodings[path]))
-    return plans, unparsable + problems
+        plans[path] = plan_file(rel, sources[path], ctx, encodings[path])
+    problems += _unserved(layout, errutil_module, targets, plans)
+    return list(plans.values()), unparsable + problems

@@ -12,8 +12,10 @@ import libcst as cst
 import libcst.matchers as m
 
 __all__ = [
+    "APP_KINDS",
     "adds_middleware",
     "app_assignment",
+    "app_kind",
     "body_statements",
     "bound_names",
     "calls",
@@ -23,12 +25,25 @@ __all__ = [
     "errutil_installs",
     "find_installers",
     "is_app_call",
+    "is_django_settings",
     "is_install_call",
     "is_main_guard",
+    "is_wsgi_callable",
     "not_defs",
+    "wires_app",
+    "wiring_line",
 ]
 
-_APP_CLASSES = frozenset({"FastAPI", "Starlette"})
+# What builds an app, by the last part of the called name, and what kind of app it is.
+APP_KINDS = {
+    "FastAPI": "asgi",
+    "Starlette": "asgi",
+    "Flask": "flask",
+    "get_wsgi_application": "django-wsgi",
+    "get_asgi_application": "django-asgi",
+}
+# The parameters of a plain WSGI callable: `def application(environ, start_response)`.
+_WSGI_PARAMS = ("environ", "start_response")
 
 
 def dotted(node: cst.BaseExpression) -> str:
@@ -40,14 +55,19 @@ def dotted(node: cst.BaseExpression) -> str:
     return ""
 
 
-def is_app_call(node: cst.BaseExpression | None) -> bool:
+def app_kind(node: cst.BaseExpression | None) -> str | None:
+    """The kind of app a call builds (`FastAPI()` -> "asgi", `Flask()` -> "flask"), else None."""
     if not isinstance(node, cst.Call):
-        return False
-    return dotted(node.func).rpartition(".")[2] in _APP_CLASSES
+        return None
+    return APP_KINDS.get(dotted(node.func).rpartition(".")[2])
 
 
-def app_assignment(stmt: cst.CSTNode) -> str | None:
-    """`name = FastAPI(...)` (or annotated) as one statement line: the name, else None."""
+def is_app_call(node: cst.BaseExpression | None) -> bool:
+    return app_kind(node) is not None
+
+
+def app_assignment(stmt: cst.CSTNode) -> tuple[str, str] | None:
+    """`name = FastAPI(...)` (or annotated) as one statement line: (name, kind), else None."""
     if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
         return None
     small = stmt.body[0]
@@ -58,9 +78,37 @@ def app_assignment(stmt: cst.CSTNode) -> str | None:
         target, value = small.target, small.value
     else:
         return None
-    if isinstance(target, cst.Name) and is_app_call(value):
-        return target.value
+    kind = app_kind(value)
+    if isinstance(target, cst.Name) and kind is not None:
+        return target.value, kind
     return None
+
+
+def is_django_settings(module: cst.Module) -> bool:
+    """A module that sets `MIDDLEWARE` to a list naming Django's own middleware."""
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if (
+                isinstance(small, cst.Assign)
+                and any(dotted(t.target) == "MIDDLEWARE" for t in small.targets)
+                and isinstance(small.value, cst.List | cst.Tuple)
+            ):
+                return any(
+                    isinstance(e.value, cst.SimpleString)
+                    and str(e.value.evaluated_value).startswith("django.")
+                    for e in small.value.elements
+                )
+    return False
+
+
+def is_wsgi_callable(stmt: cst.CSTNode) -> bool:
+    """`def application(environ, start_response):` (any name): a plain WSGI app."""
+    if not isinstance(stmt, cst.FunctionDef) or stmt.asynchronous is not None:
+        return False
+    names = tuple(param.name.value for param in stmt.params.params)
+    return names == _WSGI_PARAMS
 
 
 def is_main_guard(stmt: cst.CSTNode) -> bool:
@@ -125,6 +173,36 @@ def adds_middleware(statements: Iterable[cst.CSTNode], app: str) -> bool:
             if name.endswith("ErrorMiddleware") and first == app:
                 return True
     return False
+
+
+def _calls_with(statements: Iterable[cst.CSTNode], suffix: str, app: str) -> bool:
+    """A call of `...<suffix>(app, ...)` among *statements*."""
+    for statement in statements:
+        for call in calls(statement):
+            first = dotted(call.args[0].value) if call.args else ""
+            if dotted(call.func).endswith(suffix) and first == app:
+                return True
+    return False
+
+
+def wires_app(statements: Sequence[cst.CSTNode], app: str, kind: str) -> bool:
+    """Whether *statements* already hand the app *app* of *kind* to errutil."""
+    if kind == "flask":
+        return _calls_with(statements, "init_flask", app)
+    if kind in ("wsgi", "django-wsgi"):
+        return _calls_with(statements, "WSGIMiddleware", app)
+    return adds_middleware(statements, app)
+
+
+def wiring_line(app: str, kind: str, errutil: str) -> str:
+    """The line that hands *app* to errutil (bound as *errutil*), by the kind of app."""
+    if kind == "flask":
+        return f"{errutil}.init_flask({app})"
+    if kind in ("wsgi", "django-wsgi"):
+        return f"{app} = {errutil}.WSGIMiddleware({app})"
+    if kind == "django-asgi":
+        return f"{app} = {errutil}.ErrorMiddleware({app})"
+    return f"{app}.add_middleware({errutil}.ErrorMiddleware)"
 
 
 def not_defs(statements: Iterable[cst.CSTNode]) -> list[cst.CSTNode]:

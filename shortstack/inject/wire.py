@@ -28,20 +28,30 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from .detect import ConsoleScript
 from .imports import MARKER, import_source, insert_import, marked, merge_import
 from .recognise import (
-    adds_middleware,
     app_assignment,
+    app_kind,
     body_statements,
     bound_names,
     calls,
     calls_install,
     docstring_count,
     dotted,
-    is_app_call,
     is_main_guard,
+    is_wsgi_callable,
     not_defs,
+    wires_app,
+    wiring_line,
 )
 
 __all__ = ["MARKER", "FilePlan", "Manual", "WireContext", "plan_file"]
+
+_WIRING_NAMES = {
+    "asgi": "ErrorMiddleware",
+    "django-asgi": "ErrorMiddleware",
+    "flask": "init_flask()",
+    "wsgi": "WSGIMiddleware",
+    "django-wsgi": "WSGIMiddleware",
+}
 
 # Hooks errutil.install() sets: an app that sets one itself needs a person to decide.
 _HOOKS = frozenset({"sys.excepthook", "threading.excepthook", "sys.unraisablehook"})
@@ -69,6 +79,7 @@ class FilePlan:
     changes: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
     manual: list[Manual] = field(default_factory=list)
+    apps: set[str] = field(default_factory=set)  # app objects (and factories) wired here
 
     @property
     def changed(self) -> bool:
@@ -86,6 +97,9 @@ class WireContext:
     script_functions: dict[str, ConsoleScript]
     module_parts: list[str]
     repo_installs: bool
+    # Names of plain WSGI callables a server is pointed at (`application` and `app` always).
+    wsgi_names: frozenset[str] = frozenset({"application", "app"})
+    django: bool = False  # a Django settings module: MIDDLEWARE gets DjangoMiddleware
 
 
 def _binding(module: cst.Module, ctx: WireContext) -> tuple[str, bool]:
@@ -118,8 +132,14 @@ class _FilePlanner:
         self.binding, self.needs_import = _binding(self.module, ctx)
         self.plan = FilePlan(path=path, old=source, new=source)
         self.handled: set[int] = set()
+        self.binding_used = False
         # install() already runs at import time, so a `__main__` block needs nothing more.
         self.module_installs = calls_install(not_defs(self.module.body), ctx.installers)
+
+    def uses(self, code: str) -> cst.SimpleStatementLine:
+        """A marked line of *code* that names errutil's binding (so the file needs the import)."""
+        self.binding_used = True
+        return marked(code)
 
     def line(self, node: cst.CSTNode) -> int:
         return self.positions[node].start.line
@@ -155,24 +175,26 @@ class _FilePlanner:
             return func
         index = docstring_count(func.body.body)
         self.plan.changes.append(f"install() at the start of {func.name.value}() ({why})")
-        return func.with_changes(body=self._insert(func.body, index, [marked(install)]))
+        return func.with_changes(body=self._insert(func.body, index, [self.uses(install)]))
 
     def app_lines(
-        self, app: str, statements: Sequence[cst.CSTNode], where: str
+        self, app: str, kind: str, statements: Sequence[cst.CSTNode], where: str
     ) -> list[cst.SimpleStatementLine]:
+        """The lines to add after `app = ...` (an app of *kind*): errutil's wiring, install()."""
         lines = []
         what = []
-        has_middleware = adds_middleware(statements, app)
-        if not has_middleware:
-            lines.append(marked(f"{app}.add_middleware({self.binding}.ErrorMiddleware)"))
-            what.append("ErrorMiddleware")
-        # An app that has the middleware in a repository that calls install() elsewhere (at
-        # start-up, like a service rendered from the template) is wired.
+        self.plan.apps.add(app)
+        wired = wires_app(statements, app, kind)
+        if not wired:
+            lines.append(self.uses(wiring_line(app, kind, self.binding)))
+            what.append(_WIRING_NAMES[kind])
+        # An app that is wired in a repository that calls install() elsewhere (at start-up,
+        # like a service rendered from the template) needs nothing more.
         installed = calls_install(not_defs(statements), self.ctx.installers) or (
-            has_middleware and self.ctx.repo_installs
+            wired and self.ctx.repo_installs
         )
         if not installed:
-            lines.append(marked(f"{self.binding}.install()"))
+            lines.append(self.uses(f"{self.binding}.install()"))
             what.append("install()")
         if lines:
             self.plan.changes.append(f"{' + '.join(what)} after `{app} = ...` ({where})")
@@ -180,32 +202,43 @@ class _FilePlanner:
             self.plan.already.append(f"`{app}` ({where})")
         return lines
 
+    def instruction(self, app: str, kind: str) -> str:
+        """The line(s) a person adds by hand for an app of *kind* named *app*."""
+        module = self.ctx.errutil_module
+        return f"{wiring_line(app, kind, module)}; {module}.install()"
+
     def wire_factory(self, func: cst.FunctionDef) -> cst.FunctionDef:
         if not isinstance(func.body, cst.IndentedBlock):
             return func
         body = list(func.body.body)
         for index, stmt in enumerate(body):
-            app = app_assignment(stmt)
-            if app is None:
+            found = app_assignment(stmt)
+            if found is None:
                 continue
+            app, kind = found
             self.handled.add(id(stmt))
-            lines = self.app_lines(app, body, f"factory {func.name.value}()")
+            self.plan.apps.add(func.name.value)
+            lines = self.app_lines(app, kind, body, f"factory {func.name.value}()")
             if lines:
                 body[index + 1 : index + 1] = lines
                 func = func.with_changes(body=func.body.with_changes(body=body))
             return func
-        module = self.ctx.errutil_module
         for stmt in body:
             small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) else None
-            if isinstance(small, cst.Return) and is_app_call(small.value):
+            returned = app_kind(small.value) if isinstance(small, cst.Return) else None
+            if returned is not None:
                 self.manual(
                     stmt,
                     f"factory {func.name.value}()",
                     "it returns the app without naming it",
-                    f"app = ...; app.add_middleware({module}.ErrorMiddleware); "
-                    f"{module}.install(); return app",
+                    f"app = ...; {self.instruction('app', returned)}; return app",
                 )
         return func
+
+    def wire_wsgi_callable(self, func: cst.FunctionDef) -> list[cst.SimpleStatementLine]:
+        """`def application(environ, start_response)`: wrapped right after the def."""
+        name = func.name.value
+        return self.app_lines(name, "wsgi", self.module.body, f"WSGI callable {name}()")
 
     def wire_main_guard(self, stmt: cst.If) -> cst.If:
         statements = body_statements(stmt.body)
@@ -219,7 +252,7 @@ class _FilePlanner:
             return stmt
         self.plan.changes.append('install() at the start of `if __name__ == "__main__":`')
         return stmt.with_changes(
-            body=self._insert(stmt.body, 0, [marked(f"{self.binding}.install()")])
+            body=self._insert(stmt.body, 0, [self.uses(f"{self.binding}.install()")])
         )
 
     def run(self) -> FilePlan:
@@ -233,16 +266,22 @@ class _FilePlanner:
                 if script is not None:
                     new = self.wire_function(stmt, f"console script `{script.name}`")
                 new = self.wire_factory(new) if isinstance(new, cst.FunctionDef) else new
+                if is_wsgi_callable(stmt) and stmt.name.value in self.ctx.wsgi_names:
+                    extra = self.wire_wsgi_callable(stmt)
+                    self.module_installs = True
             elif is_main_guard(stmt):
                 assert isinstance(stmt, cst.If)
                 new = self.wire_main_guard(stmt)
             else:
-                app = app_assignment(stmt)
-                if app is not None:
+                found = app_assignment(stmt)
+                if found is not None:
                     self.handled.add(id(stmt))
-                    extra = self.app_lines(app, top, f"line {self.line(stmt)}")
+                    extra = self.app_lines(*found, top, f"line {self.line(stmt)}")
                     self.module_installs = True
+                new = self.wire_django_middleware(stmt)
             body.append(new)
+            if extra and isinstance(stmt, cst.FunctionDef):  # two blank lines after a def
+                extra[0] = extra[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
             body.extend(extra)
         self.report_unhandled_apps()
         self.report_own_excepthooks()
@@ -255,7 +294,7 @@ class _FilePlanner:
                 f"{self.ctx.errutil_module}.install()  # at the start of what `{name}` runs",
             )
         if self.plan.changes:
-            if self.needs_import:
+            if self.needs_import and self.binding_used:
                 alias = "" if self.binding == self.ctx.errutil_module else f" as {self.binding}"
                 imp = marked(f"from {self.ctx.package} import {self.ctx.errutil_module}{alias}")
                 if alias or not merge_import(
@@ -300,13 +339,60 @@ class _FilePlanner:
 
     def report_unhandled_apps(self) -> None:
         for stmt in m.findall(self.module, m.SimpleStatementLine()):
-            app = app_assignment(stmt)
-            if app is not None and id(stmt) not in self.handled:
-                code = (
-                    f"{app}.add_middleware({self.ctx.errutil_module}.ErrorMiddleware); "
-                    f"{self.ctx.errutil_module}.install()"
+            found = app_assignment(stmt)
+            if found is not None and id(stmt) not in self.handled:
+                app, kind = found
+                self.manual(
+                    stmt,
+                    f"`{app} = ...`",
+                    "the app is built inside a block",
+                    self.instruction(app, kind),
                 )
-                self.manual(stmt, f"`{app} = ...`", "the app is built inside a block", code)
+
+    def wire_django_middleware(self, stmt: cst.CSTNode) -> cst.CSTNode:
+        """`MIDDLEWARE = [...]` in Django settings: errutil's DjangoMiddleware goes first."""
+        if not self.ctx.django or not isinstance(stmt, cst.SimpleStatementLine):
+            return stmt
+        small = stmt.body[0]
+        if not (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and dotted(small.targets[0].target) == "MIDDLEWARE"
+            and isinstance(small.value, cst.List | cst.Tuple)
+        ):
+            return stmt
+        entry = f"{self.ctx.package}.{self.ctx.errutil_module}.DjangoMiddleware"
+        listed = small.value
+        strings = [
+            e.value.evaluated_value
+            for e in listed.elements
+            if isinstance(e.value, cst.SimpleString)
+        ]
+        if entry in strings:
+            self.plan.already.append(f"`MIDDLEWARE` (line {self.line(stmt)})")
+            return stmt
+        opening = listed.lbracket if isinstance(listed, cst.List) else None
+        layout = opening.whitespace_after if opening is not None else None
+        if not listed.elements or not isinstance(layout, cst.ParenthesizedWhitespace):
+            self.manual(
+                stmt,
+                "`MIDDLEWARE`",
+                "it is not a list written one entry a line",
+                f'MIDDLEWARE = ["{entry}", ...]  # first, so it sees every crash',
+            )
+            return stmt
+        marker = cst.TrailingWhitespace(
+            whitespace=cst.SimpleWhitespace("  "),
+            comment=cst.Comment(MARKER),
+            newline=cst.Newline(),
+        )
+        first = cst.Element(
+            value=cst.SimpleString(f'"{entry}"'),
+            comma=cst.Comma(whitespace_after=layout.with_changes(first_line=marker)),
+        )
+        self.plan.changes.append(f"DjangoMiddleware first in `MIDDLEWARE` (line {self.line(stmt)})")
+        new_list = listed.with_changes(elements=[first, *listed.elements])
+        return stmt.with_changes(body=[small.with_changes(value=new_list)])
 
 
 # --- Planning the repository ---------------------------------------------------------------------
