@@ -527,3 +527,32 @@ def test_servers_name_what_must_be_wired(tmp_path: Path) -> None:
         "from svc import errutil; wsgi = errutil.WSGIMiddleware(wsgi); errutil.install()"
         "  # in svc/other.py, after `wsgi` is built"
     )
+
+
+def test_a_unittest_only_repository_gets_no_uncollected_pytest_tests(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _repo(
+        tmp_path / "repo",
+        {
+            "svc/__init__.py": "def add(a, b):\n    return a + b\n",
+            "svc/__main__.py": 'if __name__ == "__main__":\n    print(1)\n',
+            "tests.py": (
+                "import unittest\n\nfrom svc import add\n\n\nclass AddTest(unittest.TestCase):\n"
+                "    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n\n\n"
+                'if __name__ == "__main__":\n    unittest.main()\n'
+            ),
+        },
+    )
+    git_init(repo)
+    code, out, err = _inject(repo, capsys=capsys)
+    assert code == 0, err
+    assert "errutil's own tests are left out" in err and "never be collected" in err
+    assert not (repo / "tests").exists() and "tests/errutil" not in out
+    assert "tests.py" not in out  # a test file is never wired
+    answers = (repo / ".copier-answers.errutil.yml").read_text()
+    assert "errutil_tests: false" in answers
+    suite = subprocess.run(
+        [sys.executable, "-m", "unittest", "-v"], cwd=repo, capture_output=True, text=True
+    )
+    assert suite.returncode == 0 and "Ran 1 test" in suite.stderr, suite.stderr

@@ -153,6 +153,14 @@ def _plan_component(root: Path, package: str | None) -> tuple[RepoLayout, str, C
             file=sys.stderr,
         )
     component = render_component(layout, module)
+    if not layout.pytest_evidence:
+        print(
+            "errutil's own tests are left out: they are pytest tests, and nothing in this "
+            "repository runs pytest (no pytest configuration, dependency or conftest.py), so "
+            "they would never be collected. To add them later, set `errutil_tests: true` in "
+            f"{ANSWERS_FILE} and run `copier update -a {ANSWERS_FILE}`.",
+            file=sys.stderr,
+        )
     clashes = [path for path in component.files if (root / path).exists()]
     if clashes:
         raise InjectError(

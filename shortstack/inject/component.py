@@ -151,7 +151,11 @@ def render_component(layout: RepoLayout, errutil_module: str) -> Component:
         "errutil_module": errutil_module,
         "tests_dir": layout.tests_dir,
     }
-    data: dict[str, object] = {**answers, "app_packages": list(layout.app_packages)}
+    data: dict[str, object] = {
+        **answers,
+        "app_packages": list(layout.app_packages),
+        "errutil_tests": bool(layout.pytest_evidence),
+    }
     with tempfile.TemporaryDirectory(prefix="errutil-component-") as scratch:
         try:
             with warnings.catch_warnings():

@@ -66,6 +66,8 @@ class RepoLayout:
     scripts: tuple[ConsoleScript, ...]
     # Every top-level package and root module of the repository (paths): the app's own code.
     app_paths: tuple[str, ...] = ()
+    # Where the repository shows that its tests run under pytest ("" when nowhere).
+    pytest_evidence: str = ""
 
     @property
     def app_packages(self) -> tuple[str, ...]:
@@ -275,6 +277,77 @@ def _choose_package(root: Path, pyproject: dict[str, object], package: str | Non
     )
 
 
+_PYTEST_REQUIREMENT = re.compile(r"^\s*pytest\b", re.IGNORECASE | re.MULTILINE)
+
+
+def _mentions_pytest(value: object) -> bool:
+    """A dependency list, table or string that names pytest (`pytest>=7`, `pytest = "^8"`)."""
+    if isinstance(value, str):
+        return _PYTEST_REQUIREMENT.search(value) is not None
+    if isinstance(value, dict):
+        return any(_mentions_pytest(key) or _mentions_pytest(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_mentions_pytest(item) for item in value)
+    return False
+
+
+def _pytest_evidence(root: Path, pyproject: dict[str, object]) -> str:
+    """Where the repository says its tests run under pytest; "" when it says so nowhere.
+
+    errutil's own tests are pytest tests: in a repository that runs unittest (or nothing) they
+    would sit uncollected, so they are added only where pytest runs.
+    """
+    if _table(pyproject, "tool", "pytest"):
+        return "pyproject.toml [tool.pytest]"
+    for keys in (
+        ("project", "dependencies"),
+        ("project", "optional-dependencies"),
+        ("dependency-groups",),
+        ("tool", "poetry", "dev-dependencies"),
+        ("tool", "poetry", "group"),
+    ):
+        data: object = pyproject
+        for key in keys:
+            data = data.get(key, {}) if isinstance(data, dict) else {}
+        if _mentions_pytest(data):
+            return f"pyproject.toml [{'.'.join(keys)}]"
+    for name in ("pytest.ini", "conftest.py", "tests/conftest.py", "test/conftest.py"):
+        if (root / name).is_file():
+            return name
+    checks = {
+        "setup.cfg": "[tool:pytest]",
+        "tox.ini": "pytest",
+        "Makefile": "pytest",
+        "noxfile.py": "pytest",
+    }
+    for name, needle in checks.items():
+        path = root / name
+        if path.is_file() and needle in path.read_text(errors="replace"):
+            return name
+    candidates = [*root.glob("requirements*.txt"), *root.glob("requirements/*.txt")]
+    candidates += [*root.glob(".github/workflows/*.yml"), *root.glob(".github/workflows/*.yaml")]
+    for path in sorted(candidates):
+        text = path.read_text(errors="replace")
+        if _PYTEST_REQUIREMENT.search(text) or ("pytest" in text and "workflows" in path.parts):
+            return path.relative_to(root).as_posix()
+    return _pytest_style_tests(root)
+
+
+_PYTEST_STYLE = re.compile(r"^(?:import pytest|from pytest|def test_\w*\()", re.MULTILINE)
+
+
+def _pytest_style_tests(root: Path) -> str:
+    """A test module written for pytest: it imports pytest or has top-level `def test_...():`
+    functions (unittest only collects methods of TestCase classes)."""
+    for folder in ("tests", "test"):
+        for path in sorted((root / folder).rglob("*.py"))[:200]:
+            if path.name.startswith("test") and _PYTEST_STYLE.search(
+                path.read_text(errors="replace")
+            ):
+                return f"{path.relative_to(root).as_posix()} is written for pytest"
+    return ""
+
+
 def _choose_tests_dir(root: Path, pyproject: dict[str, object]) -> str:
     testpaths = _table(pyproject, "tool", "pytest", "ini_options").get("testpaths")
     if isinstance(testpaths, list) and testpaths and isinstance(testpaths[0], str):
@@ -298,4 +371,5 @@ def detect_layout(root: Path, package: str | None = None) -> RepoLayout:
         tests_dir=_choose_tests_dir(root, pyproject),
         scripts=_console_scripts(root, pyproject),
         app_paths=_app_paths(root),
+        pytest_evidence=_pytest_evidence(root, pyproject),
     )
