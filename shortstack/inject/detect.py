@@ -264,10 +264,17 @@ def _choose_package(root: Path, pyproject: dict[str, object], package: str | Non
             "<name>/__init__.py). errutil lives inside your package: create one or pass "
             "PACKAGE=name."
         )
-    # Several packages: the project's name or its console scripts decide.
+    # Several packages: the project's name, its console scripts, or (Django) the package that
+    # holds the settings and the WSGI entry point decide.
     project_name = str(_table(pyproject, "project").get("name", ""))
     hints = [re.sub(r"[-.]+", "_", project_name).lower()]
     hints += [script.module.split(".")[0] for script in _console_scripts(root, pyproject)]
+    hints += [
+        Path(path).name
+        for path in candidates
+        if ((root / path / "settings.py").is_file() or (root / path / "settings").is_dir())
+        and ((root / path / "wsgi.py").is_file() or (root / path / "asgi.py").is_file())
+    ]
     for hint in hints:
         if hint in names:
             return names[hint]

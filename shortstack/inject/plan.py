@@ -12,6 +12,7 @@ import libcst as cst
 from .detect import ConsoleScript, RepoLayout, is_test_file
 from .recognise import (
     calls,
+    dotted,
     errutil_installs,
     find_installers,
     is_django_settings,
@@ -119,19 +120,39 @@ def _scripts_by_file(
     return by_file, problems
 
 
+def _built_by(module: cst.Module | None, name: str, factories: set[str]) -> bool:
+    """`name = create_app()` at module level, where create_app is a factory errutil wired."""
+    for stmt in module.body if module is not None else ():
+        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) else None
+        if (
+            isinstance(small, cst.Assign)
+            and any(dotted(target.target) == name for target in small.targets)
+            and isinstance(small.value, cst.Call)
+            and dotted(small.value.func).rpartition(".")[2] in factories
+        ):
+            return True
+    return False
+
+
 def _unserved(
     layout: RepoLayout,
     errutil_module: str,
     targets: Sequence[ServerTarget],
     plans: Mapping[Path, FilePlan],
+    modules: Mapping[Path, cst.Module],
 ) -> list[Manual]:
     """Server targets whose object was not recognised as an app (so nothing wired it)."""
     problems = []
     imp = f"from {layout.package_name} import {errutil_module}"
+    factories = {name for plan in plans.values() for name in plan.factories}
     for target in targets:
         path = layout.module_file(target.module)
         plan = plans.get(path) if path is not None else None
-        if plan is not None and target.obj in plan.apps:
+        if plan is not None and (
+            target.obj in plan.apps
+            or (target.factory and target.obj in factories)
+            or (path is not None and _built_by(modules.get(path), target.obj, factories))
+        ):
             continue
         middleware = "ErrorMiddleware" if target.asgi else "WSGIMiddleware"
         where = (
@@ -195,5 +216,5 @@ def plan_wiring(layout: RepoLayout, errutil_module: str) -> tuple[list[FilePlan]
         )
         rel = path.relative_to(layout.root).as_posix()
         plans[path] = plan_file(rel, sources[path], ctx, encodings[path])
-    problems += _unserved(layout, errutil_module, targets, plans)
+    problems += _unserved(layout, errutil_module, targets, plans, modules)
     return list(plans.values()), unparsable + problems

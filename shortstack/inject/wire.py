@@ -80,6 +80,7 @@ class FilePlan:
     already: list[str] = field(default_factory=list)
     manual: list[Manual] = field(default_factory=list)
     apps: set[str] = field(default_factory=set)  # app objects (and factories) wired here
+    factories: set[str] = field(default_factory=set)  # functions that build a wired app
 
     @property
     def changed(self) -> bool:
@@ -218,6 +219,7 @@ class _FilePlanner:
             app, kind = found
             self.handled.add(id(stmt))
             self.plan.apps.add(func.name.value)
+            self.plan.factories.add(func.name.value)
             lines = self.app_lines(app, kind, body, f"factory {func.name.value}()")
             if lines:
                 body[index + 1 : index + 1] = lines
