@@ -11,6 +11,9 @@ its two exception paths (imports Flask only when `init_flask` is called):
   kept; a crash is reported when that response is a 5xx. A 4xx answer is the app handling a
   failure it expects, and ``HTTPException`` (``abort(404)``) is never a crash.
 
+A crash while a streamed body is sent (after Flask returned the response) is reported by
+`WSGIMiddleware`, which `init_flask` puts around ``app.wsgi_app``, and the response is cut.
+
 ``app.logger``'s ``Exception on /x [GET]`` traceback, or one the app's own handler logs on
 ``app.logger`` during a request, becomes that one report: whatever handlers the app put on
 its logger print no second, full traceback. An app's handler finds the id with `error_id_of`.
@@ -24,7 +27,7 @@ from collections.abc import Callable
 
 from .emit import log_exception
 from .middleware import _REPORTED_MARK, _client_body
-from .wsgi import mark_reported
+from .wsgi import WSGIMiddleware, mark_reported
 
 TYPE_CHECKING = False  # typing costs milliseconds of import time; mypy still reads this block
 if TYPE_CHECKING:
@@ -95,6 +98,7 @@ def init_flask(app: Any) -> Any:
 
     app.handle_user_exception = handle_user_exception
     app.handle_exception = handle_exception
+    app.wsgi_app = WSGIMiddleware(app.wsgi_app)  # a streamed body's crash: reported, then cut
     app.logger.addFilter(_AppLoggerFilter(flask, http_exception, report))
     app.extensions[_EXTENSION] = True
     return app

@@ -7,7 +7,8 @@ nothing else. Once part of it has gone out (a body chunk was handed to the serve
 whole: the exception is re-raised instead, so the server drops the connection (a client sees
 the missing bytes or chunks), and the server's own dump of it is filtered out of gunicorn's
 and waitress's logs because the report was already logged. The app's iterable is always
-closed (PEP 3333), crash or not.
+closed (PEP 3333), crash or not. An exception errutil has reported already (inside Flask or
+Django, which chose to re-raise it) is passed on as it is.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ class WSGIMiddleware:
         try:
             body = self.app(environ, response.start_response)
         except Exception as exc:
+            if hasattr(exc, _REPORTED_MARK):
+                raise  # reported inside the app (Flask, Django), which chose to pass it on
             error_id = log_exception(exc, origin="http", http=http_fields(environ)).error_id
             if not response.replace_with_internal_error(error_id):
                 mark_reported(exc, error_id)
@@ -143,6 +146,9 @@ class _Body:
             raise
         except Exception as exc:
             self._done = True
+            if hasattr(exc, _REPORTED_MARK):
+                self.close()
+                raise
             report = log_exception(exc, origin="http", http=http_fields(self._environ))
             self.close()  # the app's resources go now: the server may never call close()
             if self._sent_any or not self._response.replace_with_internal_error(report.error_id):
