@@ -1,18 +1,18 @@
 """Django: `DjangoMiddleware`, one short report per crashed request, for WSGI and ASGI Django.
 
-    MIDDLEWARE = ["<package>.errutil.DjangoMiddleware", ...]   # first: the outermost
+    MIDDLEWARE = ["<package>.errutil.DjangoMiddleware", ...]   # first: it sees every 500
 
-Django, not the middleware, answers: ``process_exception`` reports the view's crash and
-returns nothing, so Django's own 500 handling runs as before (``handler500`` with
-``DEBUG=False``, the debug page with ``DEBUG=True``). Where ``handler500`` is Django's default
-page, the client gets ``{"error": "internal", "error_id": "..."}`` instead. A crash Django
-turns into a 500 outside a view (in another middleware) is reported from Django's
-``got_request_exception`` signal. Django's 4xx exceptions (``Http404``, ``PermissionDenied``,
-``SuspiciousOperation``, ``BadRequest``) are not crashes. The ``django.request`` logger's
-"Internal Server Error" traceback of a reported crash is dropped: the report replaces it.
+Django, not the middleware, answers: its own 500 handling runs as before (``handler500`` with
+``DEBUG=False``, the debug page with ``DEBUG=True``), and where ``handler500`` is Django's
+default page the client gets ``{"error": "internal", "error_id": "..."}`` instead.
 
-Being first in ``MIDDLEWARE`` matters: Django asks the other middleware's ``process_exception``
-before this one, so a crash one of them answers is not reported. Django 4.2 or later.
+The report is written from Django's ``got_request_exception`` signal, not from a
+``process_exception`` hook: Django sends it for exactly the exceptions it turns into a 500,
+wherever they were raised (a view, a template, another middleware), after every
+``process_exception`` hook declined. A hook would also see ``Http404`` and the like, and
+exceptions another middleware's hook answers, which are not crashes, and would depend on
+the middleware's place in the list. The ``django.request`` logger's "Internal Server Error"
+traceback of a reported crash is dropped: the report replaces it. Django 4.2 or later.
 """
 
 from __future__ import annotations
@@ -33,17 +33,10 @@ if TYPE_CHECKING:
 __all__ = ["DjangoMiddleware"]
 
 _ERROR_ID = "errutil_error_id"  # the request attribute holding a reported crash's error_id
-_CLIENT_ERRORS = (  # what Django's response_for_exception answers with a 4xx
-    ("django.http", "Http404"),
-    ("django.core.exceptions", "PermissionDenied"),
-    ("django.core.exceptions", "BadRequest"),
-    ("django.core.exceptions", "SuspiciousOperation"),
-    ("django.http.multipartparser", "MultiPartParserError"),
-)
 
 
 class DjangoMiddleware:
-    """Django middleware (sync and async): report crashes, keep Django's own 500 handling."""
+    """Django middleware (sync and async): crashes reported, Django's 500 handling kept."""
 
     sync_capable = True
     async_capable = True
@@ -65,12 +58,6 @@ class DjangoMiddleware:
         awaitable: Awaitable[Any] = self.get_response(request)
         return _finish(request, await awaitable)
 
-    def process_exception(self, request: Any, exception: Exception) -> None:
-        """Report the view's crash; return None, so that Django answers as it would."""
-        if not _is_client_error(exception):
-            with contextlib.suppress(Exception):  # errutil's fault: Django's log has the crash
-                _report(request, exception)
-
 
 def _report(request: Any, exc: BaseException) -> str:
     """Log *exc* once (the first caller wins) and note its error_id on the request."""
@@ -82,14 +69,6 @@ def _report(request: Any, exc: BaseException) -> str:
     with contextlib.suppress(Exception):
         setattr(request, _ERROR_ID, error_id)
     return error_id
-
-
-def _is_client_error(exc: BaseException) -> bool:
-    for module, name in _CLIENT_ERRORS:
-        with contextlib.suppress(ImportError, AttributeError):  # BadRequest is Django 3.2+
-            if isinstance(exc, getattr(importlib.import_module(module), name)):
-                return True
-    return False
 
 
 def _on_request_exception(sender: object, request: Any = None, **kwargs: object) -> None:
