@@ -21,6 +21,7 @@ its logger print no second, full traceback. An app's handler finds the id with `
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 from collections.abc import Callable
@@ -61,12 +62,15 @@ def init_flask(app: Any) -> Any:
     internal_server_error: Callable[..., Exception] = exceptions.InternalServerError
 
     def report(exc: BaseException) -> str:
-        """Log *exc* once (the first caller wins) and return its error_id."""
+        """Log *exc* once (the first caller wins) and return its error_id; never raises."""
         error_id = getattr(exc, _REPORTED_MARK, None)
         if isinstance(error_id, str):
             return error_id
-        request = flask.request
-        http = {"method": str(request.method), "path": str(request.path), "status": 500}
+        try:
+            request = flask.request
+            http = {"method": str(request.method), "path": str(request.path), "status": 500}
+        except Exception:  # outside a request, or a request errutil cannot read
+            http = {"method": "", "path": "", "status": 500}
         error_id = log_exception(exc, origin="http", http=http).error_id
         mark_reported(exc, error_id)
         return error_id
@@ -92,8 +96,9 @@ def init_flask(app: Any) -> Any:
         response = original_exception(exc)  # re-raises under PROPAGATE_EXCEPTIONS
         if not own_handler:
             # the default page's body only: after_request hooks' headers and cookies stay
-            response.set_data(_client_body(error_id))
-            response.mimetype = "application/json"
+            with contextlib.suppress(Exception):  # errutil's fault: Flask's own page goes out
+                response.set_data(_client_body(error_id))
+                response.mimetype = "application/json"
         return response
 
     app.handle_user_exception = handle_user_exception
