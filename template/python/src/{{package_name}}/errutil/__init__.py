@@ -5,35 +5,45 @@
     report = errutil.capture(exc)        # CrashReport; .to_dict() / .text()
     errutil.format_exception(exc)        # the short text form
     errutil.guard                        # decorator / context manager: log, swallow or re-raise
-    app.add_middleware(errutil.ErrorMiddleware)
+    app.add_middleware(errutil.ErrorMiddleware)          # ASGI (FastAPI, Starlette)
+    application = errutil.WSGIMiddleware(application)    # WSGI
+    errutil.init_flask(app)                              # Flask
+    MIDDLEWARE = ["<package>.errutil.DjangoMiddleware", ...]   # Django (first)
 
 Standard library only; adapters for structlog, stdlib logging, loguru and Prometheus
-import their library when called (`errutil.adapters`). errutil never raises while
-reporting: on an internal fault it falls back to the standard traceback.
+import their library when called (`errutil.adapters`), and so do the Flask and Django
+integrations. errutil never raises while reporting: on an internal fault it falls back to
+the standard traceback.
 """
 
 from __future__ import annotations
 
 from ._config import Config, configure
 from ._types import CrashReport, ErrorInfo, Frame
+from .django import DjangoMiddleware
 from .emit import add_listener, log_exception, log_report, remove_listener
+from .flask import init_flask
 from .guard import Guard, guard
 from .hooks import install, installed, uninstall
 from .middleware import ErrorMiddleware
 from .report import capture
+from .wsgi import WSGIMiddleware
 
 __all__ = [
     "Config",
     "CrashReport",
+    "DjangoMiddleware",
     "ErrorInfo",
     "ErrorMiddleware",
     "Frame",
     "Guard",
+    "WSGIMiddleware",
     "add_listener",
     "capture",
     "configure",
     "format_exception",
     "guard",
+    "init_flask",
     "install",
     "installed",
     "log_exception",
