@@ -226,9 +226,9 @@ def test_a_latin1_file_is_wired_and_stays_latin1(tmp_path: Path) -> None:
 
 
 def _committed_repo(root: Path) -> Path:
-    _repo(
-        root, {"svc/__init__.py": "", "svc/__main__.py": 'if __name__ == "__main__":\n    pass\n'}
-    )
+    main = 'if __name__ == "__main__":\n    pass\n'
+    # pytest.ini: its tests run under pytest, so errutil's tests are added too.
+    _repo(root, {"svc/__init__.py": "", "svc/__main__.py": main, "pytest.ini": "[pytest]\n"})
     git_init(root)
     return root
 
@@ -474,8 +474,8 @@ def test_a_django_project_gets_the_middleware_and_its_entry_points(tmp_path: Pat
         f"application = errutil.WSGIMiddleware(application)  {MARKER}\n"
         f"errutil.install()  {MARKER}\n"
     ) in plans["mysite/wsgi.py"].new
-    assert (
-        f"application = errutil.ErrorMiddleware(application)  {MARKER}\n"
+    assert (  # ASGI Django: DjangoMiddleware (in the settings) reports; install() is all
+        f"application = get_asgi_application()\nerrutil.install()  {MARKER}\n"
         in plans["mysite/asgi.py"].new
     )
     assert (

@@ -70,7 +70,7 @@ CASES = [
         serve=["--workers", "1", "notes.app:app"],
         path="/ratio/0",
         error="ZeroDivisionError: integer division or modulo by zero",
-        raise_site="notes/app.py:17 in ratio",
+        raise_site="notes/app.py:19 in ratio",  # two lines lower: the import and init_flask
         wired={
             "src/notes/app.py": [
                 f"from notes import errutil  {MARKER}\n",
@@ -91,7 +91,9 @@ CASES = [
             "mysite/wsgi.py": [
                 f"application = errutil.WSGIMiddleware(application)  {MARKER}\n",
             ],
-            "mysite/asgi.py": [f"application = errutil.ErrorMiddleware(application)  {MARKER}\n"],
+            "mysite/asgi.py": [
+                f"application = get_asgi_application()\nerrutil.install()  {MARKER}\n"
+            ],
             "manage.py": [f'if __name__ == "__main__":\n    errutil.install()  {MARKER}\n'],
         },
         own_tests=["manage.py", "test", "polls", "-v", "2"],

@@ -18,7 +18,12 @@ _NOT_PACKAGES = frozenset(
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Root-level modules that are tooling, not the application.
-_TOOLING_FILES = frozenset({"setup.py", "noxfile.py", "fabfile.py", "tasks.py"})
+_TOOLING_FILES = frozenset(
+    {
+        *("setup.py", "noxfile.py", "fabfile.py", "tasks.py", "conftest.py"),
+        *("gunicorn.conf.py", "gunicorn_config.py", "docs_conf.py"),
+    }
+)
 _TEST_DIRS = frozenset({"tests", "test", "testing"})
 
 
@@ -75,7 +80,7 @@ class RepoLayout:
         names = [
             Path(path).stem if path.endswith(".py") else Path(path).name for path in self.app_paths
         ]
-        return tuple(dict.fromkeys([self.package_name, *names]))
+        return tuple(dict.fromkeys(n for n in [self.package_name, *names] if _IDENTIFIER.match(n)))
 
     @property
     def package_dir(self) -> Path:

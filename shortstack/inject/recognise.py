@@ -189,6 +189,8 @@ def wires_app(statements: Sequence[cst.CSTNode], app: str, kind: str) -> bool:
     """Whether *statements* already hand the app *app* of *kind* to errutil."""
     if kind == "flask":
         return _calls_with(statements, "init_flask", app)
+    if kind == "django-asgi":
+        return True  # DjangoMiddleware (in the settings) reports its crashes; install() is all
     if kind in ("wsgi", "django-wsgi"):
         return _calls_with(statements, "WSGIMiddleware", app)
     return adds_middleware(statements, app)
@@ -200,8 +202,6 @@ def wiring_line(app: str, kind: str, errutil: str) -> str:
         return f"{errutil}.init_flask({app})"
     if kind in ("wsgi", "django-wsgi"):
         return f"{app} = {errutil}.WSGIMiddleware({app})"
-    if kind == "django-asgi":
-        return f"{app} = {errutil}.ErrorMiddleware({app})"
     return f"{app}.add_middleware({errutil}.ErrorMiddleware)"
 
 

@@ -47,7 +47,6 @@ __all__ = ["MARKER", "FilePlan", "Manual", "WireContext", "plan_file"]
 
 _WIRING_NAMES = {
     "asgi": "ErrorMiddleware",
-    "django-asgi": "ErrorMiddleware",
     "flask": "init_flask()",
     "wsgi": "WSGIMiddleware",
     "django-wsgi": "WSGIMiddleware",
@@ -192,7 +191,7 @@ class _FilePlanner:
         # An app that is wired in a repository that calls install() elsewhere (at start-up,
         # like a service rendered from the template) needs nothing more.
         installed = calls_install(not_defs(statements), self.ctx.installers) or (
-            wired and self.ctx.repo_installs
+            wired and kind != "django-asgi" and self.ctx.repo_installs
         )
         if not installed:
             lines.append(self.uses(f"{self.binding}.install()"))
@@ -206,6 +205,8 @@ class _FilePlanner:
     def instruction(self, app: str, kind: str) -> str:
         """The line(s) a person adds by hand for an app of *kind* named *app*."""
         module = self.ctx.errutil_module
+        if kind == "django-asgi":
+            return f"{module}.install()"
         return f"{wiring_line(app, kind, module)}; {module}.install()"
 
     def wire_factory(self, func: cst.FunctionDef) -> cst.FunctionDef:
