@@ -556,3 +556,22 @@ def test_a_unittest_only_repository_gets_no_uncollected_pytest_tests(
         [sys.executable, "-m", "unittest", "-v"], cwd=repo, capture_output=True, text=True
     )
     assert suite.returncode == 0 and "Ran 1 test" in suite.stderr, suite.stderr
+
+
+def test_a_factory_that_returns_a_flask_app_unnamed_gets_it_wrapped(tmp_path: Path) -> None:
+    source = "from flask import Flask\n\n\ndef create_app():\n    return Flask(__name__)\n"
+    repo = _repo(
+        tmp_path,
+        {
+            "svc/__init__.py": "",
+            "svc/web.py": source,
+            "Procfile": "web: gunicorn 'svc.web:create_app()'\n",
+        },
+    )
+    plans, manual = _wire_twice(repo)
+    assert not manual
+    assert plans["svc/web.py"].new == (
+        f"from flask import Flask\n\nfrom svc import errutil  {MARKER}\n\n\ndef create_app():\n"
+        f"    errutil.install()  {MARKER}\n"
+        f"    return errutil.init_flask(Flask(__name__))  {MARKER}\n"
+    )

@@ -226,9 +226,46 @@ class _FilePlanner:
                 body[index + 1 : index + 1] = lines
                 func = func.with_changes(body=func.body.with_changes(body=body))
             return func
-        for stmt in body:
+        for index, stmt in enumerate(body):
             small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) else None
             returned = app_kind(small.value) if isinstance(small, cst.Return) else None
+            if (
+                isinstance(small, cst.Return)
+                and isinstance(small.value, cst.Call)
+                and dotted(small.value.func).endswith("init_flask")
+            ):
+                self.plan.apps.add(func.name.value)
+                self.plan.factories.add(func.name.value)
+                self.plan.already.append(f"the app {func.name.value}() returns")
+                return func
+            if (
+                returned == "flask"
+                and isinstance(small, cst.Return)
+                and small.value is not None
+                and isinstance(stmt, cst.SimpleStatementLine)
+                and stmt.trailing_whitespace.comment is None
+            ):
+                # `return Flask(...)`: init_flask returns the app, so it can wrap the call.
+                self.plan.apps.add(func.name.value)
+                self.plan.factories.add(func.name.value)
+                call = cst.parse_expression(f"{self.binding}.init_flask(x)")
+                assert isinstance(call, cst.Call)
+                wrapped = call.with_changes(args=[cst.Arg(small.value)])
+                self.binding_used = True
+                body[index] = stmt.with_changes(
+                    body=[small.with_changes(value=wrapped)],
+                    trailing_whitespace=cst.TrailingWhitespace(
+                        whitespace=cst.SimpleWhitespace("  "),
+                        comment=cst.Comment(MARKER),
+                        newline=cst.Newline(),
+                    ),
+                )
+                what = "init_flask()"
+                if not calls_install(not_defs(body), self.ctx.installers):
+                    body.insert(index, self.uses(f"{self.binding}.install()"))
+                    what += " + install()"
+                self.plan.changes.append(f"{what} around the app {func.name.value}() returns")
+                return func.with_changes(body=func.body.with_changes(body=body))
             if returned is not None:
                 self.manual(
                     stmt,
