@@ -12,7 +12,7 @@ RUN := $(UV) run --no-sync
 export SHORTSTACK_UV := $(UV)
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo scenarios test lint format docs setup-panic-handler clean
+.PHONY: help setup demo scenarios test lint format locks docs setup-panic-handler clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ lint: setup ## ruff and mypy on the template's own tooling; go vet and gofmt on 
 format: setup ## apply ruff's formatting and safe fixes
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
+
+locks: setup ## re-resolve the generated service's dependencies (template/shared/locks, copier.yml)
+	$(RUN) python -m shortstack.locks
 
 docs: setup ## build the documentation site (strict)
 	NO_MKDOCS_2_WARNING=1 $(RUN) mkdocs build --strict
