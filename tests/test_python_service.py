@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import free_port, git_init, path_without_uv, render, run
+from conftest import free_port, git_init, path_without_uv, render, run, uv_bin
 
 
 def test_render_leaves_no_template_syntax(tmp_path: Path) -> None:
@@ -46,6 +46,24 @@ def test_render_leaves_no_template_syntax(tmp_path: Path) -> None:
 def test_defaults_pass_their_own_lint_and_tests(python_service: Path) -> None:
     run(["make", "lint"], python_service)
     run(["make", "test"], python_service)
+
+
+@pytest.mark.slow
+def test_the_service_installs_exactly_its_lock(python_service: Path) -> None:
+    """The rendered uv.lock matches pyproject.toml; setup, CI and the image install it --locked."""
+    run([uv_bin(), "lock", "--check", "--offline"], python_service)
+    assert "$(UV) sync --locked" in (python_service / "Makefile").read_text()
+    assert "uv sync --locked --no-dev" in (python_service / "Dockerfile").read_text()
+    workflow = (python_service / ".github/workflows/ci.yml").read_text()
+    assert "astral-sh/setup-uv" in workflow and "contents: read" in workflow
+    assert "pip install uv" not in workflow
+
+
+@pytest.mark.parametrize("version", ["3.12", "3.13"])
+def test_every_python_version_gets_a_lock_that_matches(tmp_path: Path, version: str) -> None:
+    dst = render(tmp_path / "svc", project_name="Orders Service", python_version=version)
+    assert f'requires-python = ">={version}"' in (dst / "uv.lock").read_text()
+    run([uv_bin(), "lock", "--check", "--offline"], dst, env={"UV_PYTHON_DOWNLOADS": "never"})
 
 
 @pytest.mark.slow

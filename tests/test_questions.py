@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from conftest import REPO, render
+from shortstack import locks
 
 
 def answers(dst: Path) -> dict[str, object]:
@@ -30,6 +31,18 @@ def answers(dst: Path) -> dict[str, object]:
         ({"package_name": "json"}, "would shadow the standard-library module"),
         ({"package_name": "logging"}, "would shadow the standard-library module"),
         ({"package_name": "fastapi"}, "would shadow a dependency of the service"),
+        # Names from the locked dependency set (not only the direct ones), both spellings.
+        ({"package_name": "click"}, "would shadow a dependency of the service"),
+        ({"package_name": "h11"}, "would shadow a dependency of the service"),
+        ({"package_name": "pytest"}, "would shadow a dependency of the service"),
+        ({"package_name": "pydantic_core"}, "would shadow a dependency of the service"),
+        ({"package_name": "mypy"}, "would shadow a dependency of the service"),
+        ({"package_name": "annotated_types"}, "would shadow a dependency of the service"),
+        ({"project_name": "idna"}, "would shadow the service's dependency 'idna'"),
+        ({"project_name": "Click"}, "would shadow the service's dependency 'click'"),
+        ({"project_name": "x" * 300}, "300 characters long: at most 80"),
+        ({"project_slug": "a" * 51}, "51 characters long: at most 50"),
+        ({"project_name": "\U0001f680\U0001f680"}, "has no letters or digits to make a slug"),
         ({"language": "rust"}, r"'rust' is not in \['python', 'go'\]"),
         ({"author_email": "nobody"}, "is not an e-mail address"),
         ({"language": "go", "go_module": "Not A Module"}, "The Go module path"),
@@ -58,6 +71,16 @@ def test_answers_file_records_what_update_needs(tmp_path: Path) -> None:
     assert got["language"] == "python"
     # The lists the validators read are not answers.
     assert not {"python_keywords", "python_stdlib_modules", "python_taken_names"} & set(got)
+
+
+def test_the_dependency_names_are_the_locks() -> None:
+    """copier.yml's list of names a project may not take is the locks' packages, all of them."""
+    locked: set[str] = set()
+    for version in locks.python_versions():
+        locked |= set(locks.lock_names(locks.lock_path(version).read_text()))
+    listed = locks.names_in_copier_yml((REPO / "copier.yml").read_text())
+    assert listed == sorted(locked), "run `make locks`"
+    assert {"click", "h11", "pytest", "idna", "mypy"} <= locked
 
 
 def test_copier_yml_needs_no_trust() -> None:
