@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from copier import run_copy, run_update
 
-from conftest import commit_all, git_init, run, snapshot_template
+from conftest import REPO, commit_all, git_init, run, snapshot_template
 
 APP = Path("template/python/src/{{package_name}}/app.py.jinja")
 CONFLICT = re.compile(r"^<<<<<<< ", re.MULTILINE)
@@ -96,3 +97,51 @@ def test_a_real_conflict_is_marked_inline_not_dropped(tmp_path: Path) -> None:
     assert CONFLICT.search(merged)
     assert "port: int = 9090  # ours" in merged
     assert "port: int = 8000  # theirs" in merged
+
+
+@pytest.mark.slow
+def test_make_template_update_runs_what_the_weekly_workflow_runs(tmp_path: Path) -> None:
+    """The workflow's step is `make template-update`: nothing when current, an update when not."""
+    template = snapshot_template(tmp_path / "template")
+    _tag(template, "v1.0.0")
+    service = _service_from(template, tmp_path / "service", "v1.0.0")
+    workflow = yaml.safe_load((service / ".github/workflows/template-update.yml").read_text())
+    steps = [step.get("run", "") for step in workflow["jobs"]["update"]["steps"]]
+    assert "make template-update" in steps
+    assert workflow["permissions"] == {"contents": "write", "pull-requests": "write"}
+
+    current = run(["make", "--no-print-directory", "template-update"], service)
+    assert "The template has no newer version" in current.stdout
+
+    startup = template / STARTUP
+    startup.write_text(startup.read_text() + "\n# template v1.1: start-up notes\n")
+    commit_all(template, "template v1.1")
+    _tag(template, "v1.1.0")
+    updated = run(["make", "--no-print-directory", "template-update"], service)
+    assert "Updated: review with git diff" in updated.stdout, updated.stdout + updated.stderr
+    assert yaml.safe_load((service / ".copier-answers.yml").read_text())["_commit"] == "v1.1.0"
+    assert "# template v1.1: start-up notes" in (service / "src/my_service/startup.py").read_text()
+
+
+@pytest.mark.parametrize(
+    ("language", "ecosystems"),
+    [("python", ["uv", "github-actions", "docker"]), ("go", ["gomod", "github-actions", "docker"])],
+)
+def test_dependabot_watches_the_flavours_ecosystems(
+    tmp_path: Path, language: str, ecosystems: list[str]
+) -> None:
+    dst = tmp_path / language
+    run_copy(
+        str(REPO),
+        str(dst),
+        data={"language": language},
+        defaults=True,
+        unsafe=False,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+    config = yaml.safe_load((dst / ".github/dependabot.yml").read_text())
+    assert config["version"] == 2
+    assert [entry["package-ecosystem"] for entry in config["updates"]] == ecosystems
+    for name in ("ci.yml", "template-update.yml"):
+        assert yaml.safe_load((dst / ".github/workflows" / name).read_text())["jobs"]
