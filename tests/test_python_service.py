@@ -124,6 +124,13 @@ def test_deploy_probes_point_at_the_service_endpoints(tmp_path: Path) -> None:
     assert dockerfile.count("\nFROM ") + dockerfile.startswith("FROM ") >= 2  # multi-stage
     assert "\nUSER 10001" in dockerfile
     assert 'CMD ["python", "-m", "my_service"]' in dockerfile
+    # A stop drains, then finishes requests in flight: Kubernetes waits for both.
+    pod = deployment["spec"]["template"]["spec"]
+    env = {
+        item["name"]: float(item["value"]) for item in container["env"] if "SECONDS" in item["name"]
+    }
+    drain, graceful = env["SHUTDOWN_DRAIN_SECONDS"], env["GRACEFUL_TIMEOUT_SECONDS"]
+    assert pod["terminationGracePeriodSeconds"] >= drain + graceful + 3
 
 
 def _get(port: int, path: str, deadline: float = 60) -> int:

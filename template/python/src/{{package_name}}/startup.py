@@ -7,6 +7,7 @@ the one place for the service's own start-up code (connections, caches, warm-up)
 
 from __future__ import annotations
 
+import faulthandler
 import sys
 
 from . import errutil
@@ -24,6 +25,9 @@ def on_startup(settings: Settings) -> None:
 def start(settings: Settings | None = None) -> Settings:
     """Configure logging, install errutil, run `on_startup`; return the settings in force."""
     settings = Settings.from_env() if settings is None else settings
+    # A segfault or a deadlock (SIGABRT, SIGSEGV...) still dumps every thread's stack to
+    # stderr: the one crash errutil cannot report, because Python code no longer runs.
+    faulthandler.enable()
     configure_logging(settings.log_format, settings.log_level)
     errutil.install()
     on_startup(settings)
