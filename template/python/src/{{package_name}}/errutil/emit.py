@@ -66,7 +66,7 @@ def log_report(report: CrashReport, *, fatal: bool = False) -> None:
     config = _config.current()
     logger = logging.getLogger(config.logger_name)
     if report.fallback is not None:
-        logger.error(report.text(), extra={"crash_report": report})
+        _log(logger, report.text(), {"crash_report": report})
         return
     decision = _tracker.decide(
         report.fingerprint,
@@ -79,7 +79,7 @@ def log_report(report: CrashReport, *, fatal: bool = False) -> None:
     for fingerprint, label, count, seconds in decision.summaries:
         _log_repeats(logger, fingerprint, label, count, seconds)
     if decision.kind == FULL:
-        logger.error(report.text(), extra={"crash_report": report})
+        _log(logger, report.text(), {"crash_report": report})
     elif decision.kind == BRIEF:
         _log_one_line(logger, report, "crash_over_budget", "(over the report budget)")
     elif report.http is not None:
@@ -98,7 +98,7 @@ def _log_one_line(logger: logging.Logger, report: CrashReport, event: str, why: 
     if report.http is not None:
         fields["http"] = dict(report.http)
     title = report.text().partition("\n")[0]
-    logger.error(f"{title} {why} fingerprint={report.fingerprint}", extra={"crash_fields": fields})
+    _log(logger, f"{title} {why} fingerprint={report.fingerprint}", {"crash_fields": fields})
 
 
 def log_exception(
@@ -136,13 +136,58 @@ def _log_repeats(
         "seconds": round(seconds, 1),
     }
     times = "time" if count == 1 else "times"
-    logger.error(
+    _log(
+        logger,
         f"{label} repeated {count} more {times} in {seconds:.0f}s  [fingerprint={fingerprint}]",
-        extra={"crash_fields": summary},
+        {"crash_fields": summary},
     )
 
 
+_FAILED = "errutil_handler_failed"  # set on a record by a handler that could not write it
+
+
+def _log(logger: logging.Logger, message: str, extra: dict[str, object]) -> None:
+    """Log at ERROR; if a handler cannot write the record (stdout a closed pipe), the message
+    goes to stderr once, instead of logging's "--- Logging error ---" dump, which would show
+    a traceback through errutil's own frames and the report only as its "Message:"."""
+    if not logger.isEnabledFor(logging.ERROR):
+        return
+    _catch_handler_errors()
+    record = logger.makeRecord(
+        logger.name, logging.ERROR, __file__, 0, message, (), None, extra=extra
+    )
+    logger.handle(record)
+    if getattr(record, _FAILED, False):
+        with contextlib.suppress(Exception):  # stderr gone too: nothing left to write to
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
+
+
+def _catch_handler_errors() -> None:
+    """Let logging.Handler.handleError mark errutil's records instead of dumping them."""
+    if getattr(logging.Handler.handleError, "_errutil", False):
+        return
+    original = logging.Handler.handleError
+
+    def handle_error(self: logging.Handler, record: logging.LogRecord) -> None:
+        if hasattr(record, "crash_report") or hasattr(record, "crash_fields"):
+            setattr(record, _FAILED, True)
+            return
+        original(self, record)
+
+    handle_error._errutil = True  # type: ignore[attr-defined]
+    logging.Handler.handleError = handle_error  # type: ignore[method-assign]
+
+
 def stdlib_fallback(exc: BaseException) -> None:
-    """The interpreter's own output for *exc* on stderr: the last resort, never raises."""
-    with contextlib.suppress(BaseException):  # nothing left to fall back on
-        sys.__excepthook__(type(exc), exc, exc.__traceback__)
+    """The interpreter's own output for *exc* on stderr, redacted: the last resort, never
+    raises. If even formatting fails, the interpreter's hook prints it as it is."""
+    try:
+        import traceback  # noqa: PLC0415 - only needed when errutil itself failed
+
+        text = "".join(traceback.format_exception(exc))
+        sys.stderr.write(_config.current().redactor(text))
+        sys.stderr.flush()
+    except Exception:
+        with contextlib.suppress(BaseException):  # nothing left to fall back on
+            sys.__excepthook__(type(exc), exc, exc.__traceback__)

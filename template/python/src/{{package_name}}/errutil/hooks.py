@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable
 from types import TracebackType
 
+from . import _config
 from .emit import flush_repeats, log_exception, stdlib_fallback
 
 TYPE_CHECKING = False  # typing costs milliseconds of import time; mypy still reads this block
@@ -194,6 +195,7 @@ def _unraisablehook(unraisable: Any) -> None:
         return
     try:
         where = f"{unraisable.err_msg or 'Exception ignored in'}: {_safe_repr(unraisable.object)}"
+        where = _config.current().redactor(where)  # an object's repr may hold a secret
         log_exception(exc, origin="unraisable", context={"ignored_in": where})
     except BaseException:
         sys.__unraisablehook__(unraisable)
