@@ -12,13 +12,12 @@ import time
 
 __all__ = ["new_error_id"]
 
-_RAND_B_MASK = (1 << 62) - 1
-
-
 def new_error_id() -> str:
     """A new UUIDv7 in canonical lowercase form (36 characters)."""
-    millis = time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF
-    rand = int.from_bytes(os.urandom(10), "big")  # 80 bits: 12 for rand_a, 62 for rand_b
-    value = millis << 80 | 0x7 << 76 | (rand >> 68) << 64 | 0b10 << 62 | (rand & _RAND_B_MASK)
-    text = f"{value:032x}"
+    millis = time.time_ns() // 1_000_000
+    raw = bytearray(os.urandom(16))
+    raw[0:6] = (millis & 0xFFFF_FFFF_FFFF).to_bytes(6, "big")
+    raw[6] = 0x70 | raw[6] & 0x0F  # version 7
+    raw[8] = 0x80 | raw[8] & 0x3F  # variant 10
+    text = raw.hex()
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
