@@ -12,6 +12,7 @@ import time
 
 __all__ = ["new_error_id"]
 
+
 def new_error_id() -> str:
     """A new UUIDv7 in canonical lowercase form (36 characters)."""
     millis = time.time_ns() // 1_000_000
