@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 
 from . import _config
 from ._types import CrashReport
+from .render import report_title
 from .report import capture
 from .storm import BRIEF, FULL, RepeatTracker
 
@@ -97,7 +98,7 @@ def _log_one_line(logger: logging.Logger, report: CrashReport, event: str, why: 
     }
     if report.http is not None:
         fields["http"] = dict(report.http)
-    title = report.text().partition("\n")[0]
+    title = report_title(report)  # not report.text(): this is the storm's hot path
     _log(logger, f"{title} {why} fingerprint={report.fingerprint}", {"crash_fields": fields})
 
 
