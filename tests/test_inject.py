@@ -259,7 +259,7 @@ def check_report(case: Case, result: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback (most recent call last)" not in result.stderr, result.stderr
     assert "Exception in ASGI application" not in result.stderr, result.stderr
     first = re.search(
-        rf"^{re.escape(case.log_prefix + case.error)}.*\[error_id=(\w+)\]",
+        rf"^{re.escape(case.log_prefix + case.error)}.*\[error_id=([0-9a-f-]{{36}})\]",
         result.stderr,
         re.MULTILINE,
     )

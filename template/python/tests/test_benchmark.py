@@ -28,3 +28,22 @@ def test_benchmark_prints_every_ratio() -> None:
         assert line in out
     assert out.count("goal ") == 4
     assert "Traceback" not in result.stderr
+
+
+def test_storm_benchmark_prints_its_ratios() -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT.with_name("bench_storm.py")), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    out = result.stdout
+    for line in (
+        "crashing vs healthy rate (service)",
+        "crashing rate: service vs plain app",
+        "healthy p99 in a storm: service / plain",
+    ):
+        assert line in out
+    assert out.count("goal ") == 3
+    assert "Traceback" not in result.stderr

@@ -4,6 +4,9 @@
 structlog lines, uvicorn's start-up and access lines, any library's stdlib logging, and
 errutil's crash reports (their fields: error_id, error, stack, ...). ``console``: human
 lines, and crash reports in errutil's short text form.
+
+uvicorn's access lines keep the query string's keys but never its values
+(``GET /login?user=&token= HTTP/1.1``): tokens and passwords in URLs stay out of the log.
 """
 
 from __future__ import annotations
@@ -15,10 +18,33 @@ import structlog
 
 from .errutil.adapters import StructlogProcessor
 
-__all__ = ["configure_logging"]
+__all__ = ["QueryValuesFilter", "configure_logging"]
 
 # uvicorn configures these itself unless told otherwise; here they only propagate to root.
 _SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+
+
+class QueryValuesFilter(logging.Filter):
+    """Drops the values of the query string from uvicorn's access lines, keeps the keys.
+
+    uvicorn logs ``'%s - "%s %s HTTP/%s" %d'`` with the path and query string as the third
+    argument; only that argument changes, so the line keeps its usual shape.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path, mark, query = args[2].partition("?")
+            if mark:
+                record.args = (*args[:2], f"{path}?{_keys_only(query)}", *args[3:])
+        return True
+
+
+def _keys_only(query: str) -> str:
+    """``user=bob&token=abc&flag`` -> ``user=&token=``: parts without a key are dropped."""
+    return "&".join(
+        part.partition("=")[0] + "=" for part in query.split("&") if "=" in part and part[0] != "="
+    )
 
 
 def configure_logging(log_format: str = "json", level: str = "INFO") -> None:
@@ -70,3 +96,6 @@ def configure_logging(log_format: str = "json", level: str = "INFO") -> None:
             server_logger.removeHandler(old)
         server_logger.propagate = True
         server_logger.setLevel(logging.NOTSET)
+    access_logger = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, QueryValuesFilter) for f in access_logger.filters):
+        access_logger.addFilter(QueryValuesFilter())

@@ -1,7 +1,8 @@
 """Prometheus metrics on ``/metrics``, with errutil's crash counter.
 
-``crashes_total{origin, fingerprint}`` counts every crash errutil reports, repeats
-included (the log shows a repeated crash once, the counter shows how often).
+``crashes_total{origin}`` counts every crash errutil reports, repeats included (the log
+shows a repeated crash once, the counter shows how often). Its only label has a small fixed
+set of values, so a storm of distinct crashes adds no series; the fingerprint is in the log.
 """
 
 from __future__ import annotations

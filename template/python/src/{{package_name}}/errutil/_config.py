@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from ._app_packages import APP_PACKAGES
+from .redact import Redactor
 
 __all__ = ["Config", "configure", "current", "default_app_packages"]
 
@@ -22,6 +24,15 @@ def default_app_packages() -> tuple[str, ...]:
     return tuple(dict.fromkeys(((parent,) if parent else ()) + APP_PACKAGES))
 
 
+def _strings(label: str, values: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(values, str):
+        raise TypeError(f"{label} must be a list of strings, not one string")
+    out = tuple(values)
+    if not all(isinstance(value, str) and value for value in out):
+        raise ValueError(f"{label} must hold non-empty strings, got {out!r}")
+    return out
+
+
 class Config:
     """Immutable settings; `configure` swaps in a new instance.
 
@@ -30,18 +41,42 @@ class Config:
     max_message: characters of an exception message kept; the rest is cut and the cut shown.
     repeat_window: seconds during which repeats of one fingerprint are counted, not logged
         again in full; 0 logs every crash in full.
+    report_budget / budget_window: at most *report_budget* full reports per *budget_window*
+        seconds, across all fingerprints; beyond it a crash gets a one-line record (event
+        ``crash_over_budget``) with its error_id and fingerprint. 0 turns the budget off.
+    redact_keys: words, besides the built-in ones (password, token, ...), whose
+        ``key=value`` / ``"key": "value"`` values are redacted from messages.
+    redact_patterns: regular expressions whose matches are redacted from messages.
     logger_name: stdlib logger that receives every report.
     max_chain / max_group_width / max_group_depth: caps on causes and ExceptionGroup leaves.
     """
 
     __slots__ = (
         "app_packages",
+        "budget_window",
         "logger_name",
         "max_chain",
         "max_group_depth",
         "max_group_width",
         "max_message",
+        "redact_keys",
+        "redact_patterns",
+        "redactor",
         "repeat_window",
+        "report_budget",
+    )
+    _FIELDS = (
+        "app_packages",
+        "logger_name",
+        "max_chain",
+        "max_group_depth",
+        "max_group_width",
+        "max_message",
+        "redact_keys",
+        "redact_patterns",
+        "repeat_window",
+        "budget_window",
+        "report_budget",
     )
 
     def __init__(
@@ -54,6 +89,10 @@ class Config:
         max_chain: int = 8,
         max_group_width: int = 10,
         max_group_depth: int = 4,
+        report_budget: int = 100,
+        budget_window: float = 60.0,
+        redact_keys: Iterable[str] = (),
+        redact_patterns: Iterable[str] = (),
     ) -> None:
         if isinstance(app_packages, str):
             raise TypeError("app_packages must be a list of package names, not one string")
@@ -73,6 +112,21 @@ class Config:
             raise ValueError(
                 f"repeat_window must be a number of seconds >= 0, got {repeat_window!r}"
             )
+        if not isinstance(report_budget, int) or report_budget < 0:
+            raise ValueError(f"report_budget must be an integer >= 0, got {report_budget!r}")
+        if not isinstance(budget_window, (int, float)) or budget_window <= 0:
+            raise ValueError(
+                f"budget_window must be a number of seconds > 0, got {budget_window!r}"
+            )
+        keys = _strings("redact_keys", redact_keys)
+        patterns = _strings("redact_patterns", redact_patterns)
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(
+                    f"redact_patterns: {pattern!r} is not a regular expression: {error}"
+                ) from None
         self.app_packages: tuple[str, ...] = packages
         self.max_message = max_message
         self.repeat_window = float(repeat_window)
@@ -80,9 +134,14 @@ class Config:
         self.max_chain = max_chain
         self.max_group_width = max_group_width
         self.max_group_depth = max_group_depth
+        self.report_budget = report_budget
+        self.budget_window = float(budget_window)
+        self.redact_keys = keys
+        self.redact_patterns = patterns
+        self.redactor = Redactor(keys, patterns)
 
     def replace(self, **changes: object) -> Config:
-        values: dict[str, object] = {name: getattr(self, name) for name in self.__slots__}
+        values: dict[str, object] = {name: getattr(self, name) for name in self._FIELDS}
         values.update(changes)
         app_packages = values.pop("app_packages")
         return Config(app_packages, **values)  # type: ignore[arg-type]
@@ -105,6 +164,10 @@ def configure(
     max_chain: int | object = _UNSET,
     max_group_width: int | object = _UNSET,
     max_group_depth: int | object = _UNSET,
+    report_budget: int | object = _UNSET,
+    budget_window: float | object = _UNSET,
+    redact_keys: Iterable[str] | object = _UNSET,
+    redact_patterns: Iterable[str] | object = _UNSET,
 ) -> Config:
     """Change some settings, keep the others; a bad value raises before anything changes."""
     global _current  # noqa: PLW0603 - one process-wide setting, swapped whole
@@ -116,6 +179,10 @@ def configure(
         "max_chain": max_chain,
         "max_group_width": max_group_width,
         "max_group_depth": max_group_depth,
+        "report_budget": report_budget,
+        "budget_window": budget_window,
+        "redact_keys": redact_keys,
+        "redact_patterns": redact_patterns,
     }
     changes = {key: value for key, value in given.items() if value is not _UNSET}
     _current = _current.replace(**changes)

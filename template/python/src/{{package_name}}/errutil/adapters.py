@@ -7,7 +7,7 @@ Each imports its library only when called, so errutil itself stays standard-libr
   ``log.exception(...)`` calls (``exc_info``).
 - `CrashFormatter`: a ``logging.Formatter`` doing the same for plain stdlib logging.
 - `loguru_patcher`: ``logger.configure(patcher=loguru_patcher)``.
-- `prometheus_counter`: a Counter of crashes by origin and fingerprint.
+- `prometheus_counter`: a Counter of crashes by origin (a small fixed set of series).
 """
 
 from __future__ import annotations
@@ -162,19 +162,31 @@ def loguru_patcher(record: Any) -> None:
     record["exception"] = None
 
 
+# The origins errutil itself sets; any other (``guard(origin=...)``) is counted as "other",
+# so the number of series stays fixed whatever the crashes are.
+METRIC_ORIGINS = frozenset(
+    ("http", "main", "thread", "task", "unraisable", "guard", "log", "test", "other")
+)
+
+
 def prometheus_counter(registry: CollectorRegistry | None = None, name: str = "crashes") -> Counter:
-    """A Counter ``<name>_total{origin, fingerprint}`` fed by every report, repeats included."""
+    """A Counter ``<name>_total{origin}`` fed by every report, repeats included.
+
+    No fingerprint label: each new bug would add a series that is never removed (unbounded
+    cardinality). The fingerprint is in every log line; count by it in the log pipeline.
+    """
     from prometheus_client import REGISTRY, Counter  # noqa: PLC0415 - optional dependency
 
     counter = Counter(
         name,
-        "Crashes reported by errutil, by origin and fingerprint.",
-        ["origin", "fingerprint"],
+        "Crashes reported by errutil, by origin.",
+        ["origin"],
         registry=REGISTRY if registry is None else registry,
     )
 
     def count(report: CrashReport) -> None:
-        counter.labels(report.origin, report.fingerprint).inc()
+        origin = report.origin if report.origin in METRIC_ORIGINS else "other"
+        counter.labels(origin).inc()
 
     add_listener(count)
     return counter

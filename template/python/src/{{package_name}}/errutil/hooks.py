@@ -6,17 +6,25 @@ event loop, present or future (task). It keeps the hooks that were there: a hook
 not the interpreter's default is still called after the report (chaining); the default
 one is called instead of a report for what errutil leaves alone (KeyboardInterrupt,
 SystemExit) and when errutil fails. `uninstall` puts the previous hooks back.
+
+Repeat counts not yet summarised are logged at exit and on SIGTERM: a process stopped by
+SIGTERM (Kubernetes stops pods so; uvicorn re-raises it after its shutdown) never runs
+atexit, so install() chains a SIGTERM handler that flushes, then does what the handler
+before it did (by default: end the process by the signal).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
 from types import TracebackType
 
+from . import _config
 from .emit import flush_repeats, log_exception, stdlib_fallback
 
 TYPE_CHECKING = False  # typing costs milliseconds of import time; mypy still reads this block
@@ -38,6 +46,7 @@ class _State:
         self.previous_excepthook: Callable[..., Any] = sys.__excepthook__
         self.previous_threading_hook: Callable[..., Any] = threading.__excepthook__
         self.previous_unraisablehook: Callable[..., Any] = sys.__unraisablehook__
+        self.previous_sigterm: Any = None  # what signal.getsignal gave; None: not installed
         # (loop class, original default_exception_handler, whether the class defined it)
         self.patched_loops: list[tuple[type, Callable[..., Any], bool]] = []
 
@@ -72,6 +81,7 @@ def install() -> None:
     if not _state.atexit_registered:
         atexit.register(flush_repeats)
         _state.atexit_registered = True
+    _install_sigterm()
     _state.active = True
 
 
@@ -86,6 +96,11 @@ def uninstall() -> None:
         threading.excepthook = _state.previous_threading_hook
     if sys.unraisablehook is _unraisablehook:
         sys.unraisablehook = _state.previous_unraisablehook
+    if _state.previous_sigterm is not None:
+        with contextlib.suppress(ValueError, OSError):  # not the main thread: leave it
+            if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+                signal.signal(signal.SIGTERM, _state.previous_sigterm)
+        _state.previous_sigterm = None
     for cls, original, own in _state.patched_loops:
         if cls.__dict__.get("default_exception_handler") is _loop_exception_handler:
             if own:
@@ -93,6 +108,30 @@ def uninstall() -> None:
             else:
                 del cls.default_exception_handler  # type: ignore[attr-defined]
     _state.patched_loops = []
+
+
+def _install_sigterm() -> None:
+    """Chain a SIGTERM handler (only the main thread may; elsewhere atexit still flushes)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError, AttributeError):  # no SIGTERM here, or not allowed
+        return
+    _state.previous_sigterm = signal.SIG_DFL if previous is None else previous
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """Flush the repeat counts, then hand the signal on as if errutil were not there."""
+    with contextlib.suppress(Exception):
+        flush_repeats()
+    previous = _state.previous_sigterm
+    if callable(previous):
+        previous(signum, frame)
+    elif previous != signal.SIG_IGN:  # the default: end the process by this signal
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
 
 
 def _loop_classes() -> list[type]:
@@ -126,7 +165,7 @@ def _excepthook(
     try:
         if exc.__traceback__ is None and tb is not None:
             exc = exc.with_traceback(tb)
-        log_exception(exc, origin="main")
+        log_exception(exc, origin="main", fatal=True)  # it ends the process: always in full
     except BaseException:  # the hook must never fail: use the interpreter's output
         stdlib_fallback(exc)
         return
@@ -156,6 +195,7 @@ def _unraisablehook(unraisable: Any) -> None:
         return
     try:
         where = f"{unraisable.err_msg or 'Exception ignored in'}: {_safe_repr(unraisable.object)}"
+        where = _config.current().redactor(where)  # an object's repr may hold a secret
         log_exception(exc, origin="unraisable", context={"ignored_in": where})
     except BaseException:
         sys.__unraisablehook__(unraisable)

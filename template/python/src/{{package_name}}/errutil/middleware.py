@@ -8,12 +8,18 @@ filtered out because the report was already logged.
 
 A WebSocket handler that crashes is reported the same way; the socket is closed with code
 1011 (internal error) and that JSON body as the reason.
+
+Any ``BaseException`` a route raises is such a crash (a ``SystemExit`` or a custom
+``BaseException`` subclass too: the client still gets the error id), except cancellation
+and interrupts (``asyncio.CancelledError``, ``KeyboardInterrupt``, ``GeneratorExit``), which
+pass through.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 
 from .emit import log_exception
@@ -31,6 +37,20 @@ if TYPE_CHECKING:
 __all__ = ["ErrorMiddleware", "ReportedFilter"]
 
 _REPORTED_MARK = "__errutil_error_id__"
+
+
+def _passes_through(exc: BaseException) -> bool:
+    """Cancellation and interrupts are not crashes. asyncio and trio are looked up, not
+    imported: if a library is not loaded, its cancellation cannot be what was raised."""
+    if isinstance(exc, (KeyboardInterrupt, GeneratorExit)):
+        return True
+    for module, name in (("asyncio", "CancelledError"), ("trio", "Cancelled")):
+        cancelled = getattr(sys.modules.get(module), name, None)
+        if isinstance(cancelled, type) and isinstance(exc, cancelled):
+            return True
+    return False
+
+
 _SERVER_LOGGERS = ("uvicorn.error", "hypercorn.error")
 
 
@@ -69,7 +89,9 @@ class ErrorMiddleware:
 
         try:
             await self.app(scope, receive, send_tracking_start)
-        except Exception as exc:
+        except BaseException as exc:
+            if _passes_through(exc):
+                raise
             http = {"method": scope.get("method", ""), "path": scope.get("path", ""), "status": 500}
             report = log_exception(exc, origin="http", http=http)
             if started:
@@ -92,7 +114,9 @@ class ErrorMiddleware:
 
         try:
             await self.app(scope, receive, send_tracking_close)
-        except Exception as exc:
+        except BaseException as exc:
+            if _passes_through(exc):
+                raise
             http = {"method": "GET", "path": scope.get("path", ""), "status": 500}
             report = log_exception(exc, origin="http", http=http)
             if not closed:

@@ -6,7 +6,7 @@ import linecache
 
 from ._types import CrashReport, ErrorInfo, Frame
 
-__all__ = ["frame_dict", "info_dict", "report_dict", "report_text"]
+__all__ = ["frame_dict", "info_dict", "report_dict", "report_text", "report_title"]
 
 _TEXT_CONTEXT_KEYS = ("thread", "task")
 
@@ -98,10 +98,7 @@ def report_text(report: CrashReport, *, show_id: bool = True, source: bool = Fal
     if report.fallback is not None:
         return report.fallback
     info = report.error
-    tags = [f"error_id={report.error_id}"] if show_id else []
-    tags += [f"{key}={report.context[key]}" for key in _TEXT_CONTEXT_KEYS if key in report.context]
-    title = _title(info, one_line=not source)
-    lines = [f"{title}  [{' '.join(tags)}]" if tags else title]
+    lines = [report_title(report, show_id=show_id, one_line=not source)]
     lines += ["  " + _frame_line(f, source=source) for f in info.frames]
     if info.hidden:
         lines.append("  " + _hidden_line(info.hidden))
@@ -112,6 +109,14 @@ def report_text(report: CrashReport, *, show_id: bool = True, source: bool = Fal
         link = link.cause
         lines.append(f"  {verb} {_title(link)}{_at(link)}")
     return "\n".join(lines)
+
+
+def report_title(report: CrashReport, *, show_id: bool = True, one_line: bool = True) -> str:
+    """The first line: ``Type: message  [error_id=... thread=...]`` (also of a one-line record)."""
+    tags = [f"error_id={report.error_id}"] if show_id else []
+    tags += [f"{key}={report.context[key]}" for key in _TEXT_CONTEXT_KEYS if key in report.context]
+    title = _title(report.error, one_line=one_line)
+    return f"{title}  [{' '.join(tags)}]" if tags else title
 
 
 def _at(info: ErrorInfo) -> str:

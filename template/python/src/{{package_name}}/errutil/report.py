@@ -8,26 +8,49 @@ explicit stack and an ``id()`` set, so cycles and deep chains cannot recurse or 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from types import CodeType, FrameType, TracebackType
 
 from . import _config
 from ._types import CrashReport, ErrorInfo, Frame
 from .classify import _app_cache, display_file, is_app_module, module_name
+from .ids import new_error_id
 from .otel import trace_ids
 
-try:  # the C module directly: hashlib would cost milliseconds of import time
-    from _blake2 import blake2b
-except ImportError:  # pragma: no cover - interpreters without the _blake2 module
-    from hashlib import blake2b
+TYPE_CHECKING = False  # typing costs milliseconds of import time; mypy still reads this block
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
-__all__ = ["capture", "exception_type_name", "fingerprint", "safe_message"]
+__all__ = [
+    "capture",
+    "exception_type_name",
+    "fingerprint",
+    "redacted_message",
+    "safe_message",
+]
 
 _MAX_NODES = 64  # exceptions in one report, causes and group leaves together
 _MAX_FRAMES = 200  # kept frames per exception after collapsing recursion
 _MAX_PERIOD = 8  # longest cycle of frames recognised as recursion
 _MIN_REPEATS = 3  # a cycle seen this often is collapsed
+
+
+def _load_sha256() -> Callable[[bytes], Any]:
+    """The interpreter's built-in SHA-256 (``_sha2``, ``_sha256`` before 3.12) directly:
+    hashlib loads OpenSSL, which costs milliseconds of import time."""
+    for name in ("_sha2", "_sha256"):
+        try:
+            function: Callable[[bytes], Any] = getattr(__import__(name), "sha256")  # noqa: B009
+            return function
+        except (ImportError, AttributeError):
+            continue
+    from hashlib import sha256  # noqa: PLC0415 - interpreters without the built-in module
+
+    return sha256
+
+
+_sha256 = _load_sha256()
 
 _Kept = tuple[CodeType, int, str, bool]  # a kept frame: code, line, module name, is library
 
@@ -51,7 +74,7 @@ def capture(
         info = _build(exc, config)
         extra = dict(context) if context else {}
         extra.update(trace_ids())
-        error_id = os.urandom(4).hex()
+        error_id = new_error_id()
         return CrashReport(info, error_id, fingerprint(info), origin, http=http, context=extra)
     except Exception as fault:
         return _fallback_report(exc, origin, http, context, fault)
@@ -81,26 +104,42 @@ def safe_message(exc: BaseException, limit: int) -> str:
 
 
 def fingerprint(info: ErrorInfo) -> str:
-    """Stable hash of the type and the kept frames' files and functions.
+    """16 hex: the first 8 bytes of SHA-256 over ``type|file:function|...`` (kept frames,
+    innermost first), then ``|[leafType@file:function]`` for each ExceptionGroup leaf, sorted.
 
     Line numbers and messages are left out, so one bug keeps one fingerprint across
-    requests, restarts and unrelated edits; ExceptionGroup leaves add their type and raise site.
+    requests, restarts and unrelated edits; the leaves are sorted, so the order in which a
+    TaskGroup's tasks failed does not matter. Go computes the same string (crash-report.md).
     """
     parts = [info.type]
     parts += [f"{f.file}:{f.function}" for f in info.frames]
-    for leaf in info.leaves:
-        site = leaf.raise_site
-        parts.append(f"[{leaf.type}@{site.file}:{site.function}]" if site else f"[{leaf.type}]")
-    return blake2b("|".join(parts).encode("utf-8", "replace"), digest_size=8).hexdigest()
+    if info.leaves:
+        parts += sorted(_leaf_key(leaf) for leaf in info.leaves)
+    digest: str = _sha256("|".join(parts).encode("utf-8", "replace")).hexdigest()
+    return digest[:16]
+
+
+def _leaf_key(leaf: ErrorInfo) -> str:
+    site = leaf.raise_site
+    return f"[{leaf.type}@{site.file}:{site.function}]" if site else f"[{leaf.type}]"
+
+
+def redacted_message(exc: BaseException, config: _config.Config) -> str:
+    """The exception's message, capped, with secrets redacted (see redact.py)."""
+    return config.redactor(safe_message(exc, config.max_message))
 
 
 def _next_in_chain(exc: BaseException) -> tuple[BaseException | None, bool]:
-    cause = exc.__cause__
-    if cause is not None:
-        return cause, False
-    if exc.__suppress_context__:
+    """The chained exception; a hostile ``__cause__`` / ``__context__`` ends the chain only."""
+    try:
+        cause = exc.__cause__
+        if cause is not None:
+            return cause, False
+        if exc.__suppress_context__:
+            return None, False
+        return exc.__context__, True
+    except Exception:  # a property that raises: keep the stack, drop the chain
         return None, False
-    return exc.__context__, True
 
 
 def _build(root: BaseException, config: _config.Config) -> ErrorInfo:
@@ -139,7 +178,7 @@ def _build(root: BaseException, config: _config.Config) -> ErrorInfo:
         cause, implicit = causes.get(index, (None, False))
         info = ErrorInfo(
             exception_type_name(exc),
-            safe_message(exc, config.max_message),
+            redacted_message(exc, config),
             frames,
             hidden,
             cause=cause,
@@ -261,13 +300,14 @@ def _fallback_report(
     except Exception:
         text = f"{exception_type_name(exc)}: <traceback unavailable>"
     text += f"\n(errutil could not shorten this report: {type(fault).__name__})"
-    info = ErrorInfo(exception_type_name(exc), safe_message(exc, 2000), (), 0)
+    redactor = _config.current().redactor
+    info = ErrorInfo(exception_type_name(exc), redactor(safe_message(exc, 2000)), (), 0)
     return CrashReport(
         info,
-        os.urandom(4).hex(),
+        new_error_id(),
         "0" * 16,
         origin,
         http=http,
         context=dict(context or {}),
-        fallback=text,
+        fallback=redactor(text),
     )
