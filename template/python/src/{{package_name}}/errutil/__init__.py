@@ -18,16 +18,34 @@ the standard traceback.
 
 from __future__ import annotations
 
-from ._config import Config, configure
-from ._types import CrashReport, ErrorInfo, Frame
-from .django import DjangoMiddleware
-from .emit import add_listener, log_exception, log_report, remove_listener
-from .flask import init_flask
-from .guard import Guard, guard
-from .hooks import install, installed, uninstall
-from .middleware import ErrorMiddleware
-from .report import capture
-from .wsgi import WSGIMiddleware
+import sys
+
+if sys.version_info >= (3, 9):  # noqa: UP036 - errutil also runs in repositories on older Pythons
+    from ._config import Config, configure
+    from ._types import CrashReport, ErrorInfo, Frame
+    from .django import DjangoMiddleware
+    from .emit import add_listener, log_exception, log_report, remove_listener
+    from .flask import init_flask
+    from .guard import Guard, guard
+    from .hooks import install, installed, uninstall
+    from .middleware import ErrorMiddleware
+    from .report import capture
+    from .wsgi import WSGIMiddleware
+else:  # Python 3.8: importable, every call a no-op (see _unsupported.py)
+    from ._unsupported import (
+        DjangoMiddleware,
+        ErrorMiddleware,
+        WSGIMiddleware,
+        capture,
+        configure,
+        format_exception,
+        guard,
+        init_flask,
+        install,
+        installed,
+        log_exception,
+        uninstall,
+    )
 
 __all__ = [
     "Config",
@@ -53,6 +71,8 @@ __all__ = [
 ]
 
 
-def format_exception(exc: BaseException) -> str:
-    """The short text form of *exc* (what the log shows); never raises for a real exception."""
-    return capture(exc).text()
+if sys.version_info >= (3, 9):  # noqa: UP036 - errutil also runs in repositories on older Pythons
+
+    def format_exception(exc: BaseException) -> str:
+        """The short text form of *exc* (what the log shows); never raises for a real exception."""
+        return capture(exc).text()

@@ -186,7 +186,7 @@ def stdlib_fallback(exc: BaseException) -> None:
     try:
         import traceback  # noqa: PLC0415 - only needed when errutil itself failed
 
-        text = "".join(traceback.format_exception(exc))
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         sys.stderr.write(_config.current().redactor(text))
         sys.stderr.flush()
     except Exception:

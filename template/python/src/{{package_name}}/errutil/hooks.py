@@ -37,6 +37,11 @@ __all__ = ["install", "installed", "uninstall"]
 _PASS_THROUGH = (KeyboardInterrupt, SystemExit)
 
 
+# The interpreter's own thread hook: `threading.__excepthook__` from Python 3.10; before that,
+# the hook in place when errutil is imported (the default, unless someone replaced it).
+_THREADING_DEFAULT: Callable[..., Any] = getattr(threading, "__excepthook__", threading.excepthook)
+
+
 class _State:
     """What install() replaced, so hooks can chain to it and uninstall() can restore it."""
 
@@ -44,7 +49,7 @@ class _State:
         self.active = False
         self.atexit_registered = False
         self.previous_excepthook: Callable[..., Any] = sys.__excepthook__
-        self.previous_threading_hook: Callable[..., Any] = threading.__excepthook__
+        self.previous_threading_hook: Callable[..., Any] = _THREADING_DEFAULT
         self.previous_unraisablehook: Callable[..., Any] = sys.__unraisablehook__
         self.previous_sigterm: Any = None  # what signal.getsignal gave; None: not installed
         # (loop class, original default_exception_handler, whether the class defined it)
@@ -182,9 +187,9 @@ def _threading_excepthook(args: threading.ExceptHookArgs) -> None:
         name = args.thread.name if args.thread is not None else "unknown"
         log_exception(exc, origin="thread", context={"thread": name})
     except BaseException:
-        threading.__excepthook__(args)
+        _THREADING_DEFAULT(args)
         return
-    _chain(previous, threading.__excepthook__, args)
+    _chain(previous, _THREADING_DEFAULT, args)
 
 
 def _unraisablehook(unraisable: Any) -> None:

@@ -8,6 +8,7 @@ explicit stack and an ``id()`` set, so cycles and deep chains cannot recurse or 
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from types import CodeType, FrameType, TracebackType
 
@@ -29,6 +30,11 @@ __all__ = [
     "redacted_message",
     "safe_message",
 ]
+
+# ExceptionGroup exists from Python 3.11; on older ones no exception is a group.
+_GROUP: type[BaseExceptionGroup[BaseException]] | None = getattr(
+    builtins, "BaseExceptionGroup", None
+)
 
 _MAX_NODES = 64  # exceptions in one report, causes and group leaves together
 _MAX_FRAMES = 200  # kept frames per exception after collapsing recursion
@@ -161,7 +167,7 @@ def _build(root: BaseException, config: _config.Config) -> ErrorInfo:
         linked, implicit = _next_in_chain(exc)
         if isinstance(linked, BaseException) and chain < config.max_chain:
             pending.append((linked, index, "context" if implicit else "cause", depth, chain + 1))
-        if isinstance(exc, BaseExceptionGroup):
+        if _GROUP is not None and isinstance(exc, _GROUP):
             subs = exc.exceptions
             shown = subs[: config.max_group_width] if depth < config.max_group_depth else ()
             if len(subs) > len(shown):
@@ -296,7 +302,7 @@ def _fallback_report(
     try:
         import traceback  # noqa: PLC0415 - only needed when errutil itself failed
 
-        text = "".join(traceback.format_exception(exc)).rstrip("\n")
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip("\n")
     except Exception:
         text = f"{exception_type_name(exc)}: <traceback unavailable>"
     text += f"\n(errutil could not shorten this report: {type(fault).__name__})"
