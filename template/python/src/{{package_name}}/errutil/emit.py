@@ -153,6 +153,9 @@ def _log(logger: logging.Logger, message: str, extra: dict[str, object]) -> None
     a traceback through errutil's own frames and the report only as its "Message:"."""
     if not logger.isEnabledFor(logging.ERROR):
         return
+    if not logger.hasHandlers() and _json_wanted():
+        _write_json(extra)
+        return
     _catch_handler_errors()
     record = logger.makeRecord(
         logger.name, logging.ERROR, __file__, 0, message, (), None, extra=extra
@@ -162,6 +165,24 @@ def _log(logger: logging.Logger, message: str, extra: dict[str, object]) -> None
         with contextlib.suppress(Exception):  # stderr gone too: nothing left to write to
             sys.stderr.write(message + "\n")
             sys.stderr.flush()
+
+
+def _json_wanted() -> bool:
+    """ERRUTIL_LOG_FORMAT (else LOG_FORMAT) is `json`: asked of a program that configured no
+    logging of its own, where Python's last-resort handler would print plain text."""
+    wanted = os.environ.get("ERRUTIL_LOG_FORMAT") or os.environ.get("LOG_FORMAT") or ""
+    return wanted.strip().lower() == "json"
+
+
+def _write_json(extra: dict[str, object]) -> None:
+    """One JSON object on one stderr line: the report's fields, or a one-line record's."""
+    import json  # noqa: PLC0415 - only here: most programs never take this path (start-up time)
+
+    report = extra.get("crash_report")
+    fields = report.to_dict() if isinstance(report, CrashReport) else extra.get("crash_fields")
+    with contextlib.suppress(Exception):  # stderr gone: nothing left to write to
+        sys.stderr.write(json.dumps(fields, default=str) + "\n")
+        sys.stderr.flush()
 
 
 def _catch_handler_errors() -> None:
