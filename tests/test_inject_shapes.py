@@ -575,3 +575,33 @@ def test_a_factory_that_returns_a_flask_app_unnamed_gets_it_wrapped(tmp_path: Pa
         f"    errutil.install()  {MARKER}\n"
         f"    return errutil.init_flask(Flask(__name__))  {MARKER}\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("config", "length"),
+    [
+        ({}, 88),
+        ({"pyproject.toml": "[tool.black]\nline-length = 100\n"}, 100),
+        (
+            {
+                "pyproject.toml": "[tool.ruff]\nline-length = 120\n",
+                "setup.cfg": "[flake8]\nmax-line-length = 79\n",
+            },
+            79,
+        ),
+        ({"tox.ini": "[flake8]\nmax-line-length = 99\n"}, 99),
+    ],
+)
+def test_a_merged_import_is_wrapped_at_the_repositorys_line_length(
+    tmp_path: Path, config: dict[str, str], length: int
+) -> None:
+    source = (
+        "from svc import billing_helpers, inventory_helpers, shipping\n\n"
+        'if __name__ == "__main__":\n    shipping.run()\n'
+    )
+    repo = _repo(tmp_path, {"svc/__init__.py": "", "svc/__main__.py": source, **config})
+    assert detect_layout(repo).line_length == length
+    plans, _ = _plan(repo)
+    first = plans["svc/__main__.py"].new.splitlines()[0]
+    joined = f"from svc import billing_helpers, errutil, inventory_helpers, shipping  {MARKER}"
+    assert first == (joined if len(joined) <= length else "from svc import (")

@@ -73,6 +73,8 @@ class RepoLayout:
     app_paths: tuple[str, ...] = ()
     # Where the repository shows that its tests run under pytest ("" when nowhere).
     pytest_evidence: str = ""
+    # The shortest line length its formatters and linters allow (88, black's, when none says).
+    line_length: int = 88
 
     @property
     def app_packages(self) -> tuple[str, ...]:
@@ -360,6 +362,29 @@ def _pytest_style_tests(root: Path) -> str:
     return ""
 
 
+def _line_length(root: Path, pyproject: dict[str, object]) -> int:
+    """The strictest line length the repository configures: ruff, black, isort, flake8."""
+    found: list[object] = [
+        _table(pyproject, "tool", "ruff").get("line-length"),
+        _table(pyproject, "tool", "black").get("line-length"),
+        _table(pyproject, "tool", "isort").get("line_length"),
+        _table(pyproject, "tool", "flake8").get("max-line-length"),
+    ]
+    for name in ("setup.cfg", "tox.ini", ".flake8"):
+        path = root / name
+        if not path.is_file():
+            continue
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read_string(path.read_text(errors="replace"))
+        except configparser.Error:
+            continue
+        for section, key in (("flake8", "max-line-length"), ("isort", "line_length")):
+            found.append(parser.get(section, key, fallback=None))
+    lengths = [int(v) for v in found if isinstance(v, int | str) and str(v).strip().isdigit()]
+    return min(lengths, default=88)
+
+
 def _choose_tests_dir(root: Path, pyproject: dict[str, object]) -> str:
     testpaths = _table(pyproject, "tool", "pytest", "ini_options").get("testpaths")
     if isinstance(testpaths, list) and testpaths and isinstance(testpaths[0], str):
@@ -384,4 +409,5 @@ def detect_layout(root: Path, package: str | None = None) -> RepoLayout:
         scripts=_console_scripts(root, pyproject),
         app_paths=_app_paths(root),
         pytest_evidence=_pytest_evidence(root, pyproject),
+        line_length=_line_length(root, pyproject),
     )

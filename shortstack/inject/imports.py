@@ -13,7 +13,15 @@ import libcst as cst
 
 from .recognise import docstring_count, dotted
 
-__all__ = ["MARKER", "import_line", "import_source", "insert_import", "marked", "merge_import"]
+__all__ = [
+    "DEFAULT_LINE_LENGTH",
+    "MARKER",
+    "import_line",
+    "import_source",
+    "insert_import",
+    "marked",
+    "merge_import",
+]
 
 MARKER = "# errutil: wired"
 
@@ -108,8 +116,9 @@ def _space_after_imports(body: list[cst.CSTNode], index: int) -> None:
         body[index] = following.with_changes(leading_lines=[*extra, *following.leading_lines])
 
 
-# isort's default line length (black's and ruff's): a merged import longer than this is wrapped.
-_IMPORT_LINE_LENGTH = 88
+# isort's default line length (black's and ruff's): a merged import longer than this is wrapped,
+# unless the repository configures another.
+DEFAULT_LINE_LENGTH = 88
 
 
 def _isort_key(name: str) -> tuple[int, str, str]:
@@ -119,7 +128,11 @@ def _isort_key(name: str) -> tuple[int, str, str]:
 
 
 def merge_import(
-    body: list[cst.CSTNode], package: str, module_name: str, module: cst.Module
+    body: list[cst.CSTNode],
+    package: str,
+    module_name: str,
+    module: cst.Module,
+    line_length: int = DEFAULT_LINE_LENGTH,
 ) -> bool:
     """Add `module_name` to an existing `from <package> import a, b` (isort would merge the
     two lines into one, so a separate line would fail the repository's import lint).
@@ -149,7 +162,7 @@ def merge_import(
                 return False  # where their comment would go is isort's guess: not ours
             ordered = [*names[:position], module_name, *names[position:]]
             one_line = f"from {package} import {', '.join(ordered)}  {MARKER}"
-            if len(one_line) <= _IMPORT_LINE_LENGTH:
+            if len(one_line) <= line_length:
                 code = one_line + "\n"
             else:
                 wrapped = [

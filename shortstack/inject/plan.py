@@ -213,6 +213,7 @@ def plan_wiring(layout: RepoLayout, errutil_module: str) -> tuple[list[FilePlan]
             repo_installs=repo_installs,
             wsgi_names=frozenset({"application", "app", *served.get(path, ())}),
             django=is_django_settings(modules[path]),
+            line_length=layout.line_length,
         )
         rel = path.relative_to(layout.root).as_posix()
         plans[path] = plan_file(rel, sources[path], ctx, encodings[path])

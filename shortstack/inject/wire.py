@@ -100,6 +100,7 @@ class WireContext:
     # Names of plain WSGI callables a server is pointed at (`application` and `app` always).
     wsgi_names: frozenset[str] = frozenset({"application", "app"})
     django: bool = False  # a Django settings module: MIDDLEWARE gets DjangoMiddleware
+    line_length: int = 88  # the repository's: a merged import longer than this is wrapped
 
 
 def _binding(module: cst.Module, ctx: WireContext) -> tuple[str, bool]:
@@ -338,7 +339,11 @@ class _FilePlanner:
                 alias = "" if self.binding == self.ctx.errutil_module else f" as {self.binding}"
                 imp = marked(f"from {self.ctx.package} import {self.ctx.errutil_module}{alias}")
                 if alias or not merge_import(
-                    body, self.ctx.package, self.ctx.errutil_module, self.module
+                    body,
+                    self.ctx.package,
+                    self.ctx.errutil_module,
+                    self.module,
+                    self.ctx.line_length,
                 ):
                     insert_import(body, imp, self.ctx.package, self.ctx.errutil_module)
                 self.plan.changes.insert(0, f"import {self.binding}")
