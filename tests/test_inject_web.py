@@ -216,9 +216,12 @@ def test_wsgi_repositories_inject_serve_and_crash_short(
         assert "errutil's own tests are left out" in first.stderr
     commit_all(repo, "errutil")
 
-    # The repository's own tests, with its own runner (errutil's with them where pytest runs).
-    env = {"PYTHONPATH": str(repo / case.pythonpath)}
-    tests = run([str(web_python), *case.own_tests], repo, env=env, check=False)
+    # The repository's own tests, with its own runner (errutil's with them where pytest runs),
+    # as a developer runs them: from the root, nothing installed, no PYTHONPATH.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    tests = subprocess.run(
+        [str(web_python), *case.own_tests], cwd=repo, env=env, capture_output=True, text=True
+    )
     assert tests.returncode == 0, tests.stdout + tests.stderr
     if case.errutil_tests:
         assert "passed" in tests.stdout and "failed" not in tests.stdout, tests.stdout
