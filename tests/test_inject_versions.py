@@ -41,6 +41,7 @@ def legacy_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         env={"PYTHONPATH": str(REPO)},
     )
     assert "wired     src/tally/cli.py: install() at the start of main()" in injected.stdout
+    assert "this repository supports Python 3.8; errutil works from 3.9 on" in injected.stderr
     commit_all(repo, "errutil")
     return repo
 

@@ -29,7 +29,7 @@ from .component import (
     render_component,
     template_root,
 )
-from .detect import InjectError, RepoLayout, detect_layout
+from .detect import InjectError, RepoLayout, detect_layout, oldest_python
 from .gitstate import check_clean
 from .plan import plan_wiring
 from .wire import FilePlan, Manual
@@ -153,6 +153,14 @@ def _plan_component(root: Path, package: str | None) -> tuple[RepoLayout, str, C
             file=sys.stderr,
         )
     component = render_component(layout, module)
+    oldest = oldest_python(root)
+    if oldest is not None and oldest < (3, 9):
+        print(
+            f"note: this repository supports Python {oldest[0]}.{oldest[1]}; errutil works from "
+            "3.9 on. On older Pythons importing it works and it does nothing (the usual "
+            "tracebacks stay).",
+            file=sys.stderr,
+        )
     if not layout.pytest_evidence:
         print(
             "errutil's own tests are left out: they are pytest tests, and nothing in this "

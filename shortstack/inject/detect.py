@@ -10,7 +10,14 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ConsoleScript", "InjectError", "RepoLayout", "detect_layout", "is_test_file"]
+__all__ = [
+    "ConsoleScript",
+    "InjectError",
+    "RepoLayout",
+    "detect_layout",
+    "is_test_file",
+    "oldest_python",
+]
 
 # Folders at the repository root that never hold the application package.
 _NOT_PACKAGES = frozenset(
@@ -383,6 +390,24 @@ def _line_length(root: Path, pyproject: dict[str, object]) -> int:
             found.append(parser.get(section, key, fallback=None))
     lengths = [int(v) for v in found if isinstance(v, int | str) and str(v).strip().isdigit()]
     return min(lengths, default=88)
+
+
+def oldest_python(root: Path) -> tuple[int, int] | None:
+    """The oldest Python 3 the repository says it supports: `requires-python` (pyproject or
+    setup.cfg `python_requires`) and `Programming Language :: Python :: 3.N` classifiers."""
+    texts = []
+    for name in ("pyproject.toml", "setup.cfg", "setup.py"):
+        path = root / name
+        if path.is_file():
+            texts.append(path.read_text(errors="replace"))
+    versions = []
+    for text in texts:
+        for pattern in (
+            r"(?:requires-python|python_requires)\s*=\s*[\"']?\s*(?:>=|~=|==)\s*3\.(\d+)",
+            r"Programming Language :: Python :: 3\.(\d+)",
+        ):
+            versions += [int(minor) for minor in re.findall(pattern, text)]
+    return (3, min(versions)) if versions else None
 
 
 def _choose_tests_dir(root: Path, pyproject: dict[str, object]) -> str:
