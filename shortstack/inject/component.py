@@ -41,10 +41,6 @@ class Component:
     tests_dir: str
     files: dict[str, bytes]
 
-    @property
-    def import_line(self) -> str:
-        return f"from {self.package_name} import {self.errutil_module}"
-
 
 def template_root() -> Path:
     """The checkout of the template this package belongs to (it holds copier.yml)."""
