@@ -9,6 +9,7 @@ explicit stack and an ``id()`` set, so cycles and deep chains cannot recurse or 
 from __future__ import annotations
 
 import builtins
+import sys
 from collections.abc import Mapping
 from types import CodeType, FrameType, TracebackType
 
@@ -45,7 +46,7 @@ _MIN_REPEATS = 3  # a cycle seen this often is collapsed
 def _load_sha256() -> Callable[[bytes], Any]:
     """The interpreter's built-in SHA-256 (``_sha2``, ``_sha256`` before 3.12) directly:
     hashlib loads OpenSSL, which costs milliseconds of import time."""
-    for name in ("_sha2", "_sha256"):
+    for name in ("_sha2", "_sha256") if sys.version_info >= (3, 12) else ("_sha256", "_sha2"):
         try:
             function: Callable[[bytes], Any] = getattr(__import__(name), "sha256")  # noqa: B009
             return function
