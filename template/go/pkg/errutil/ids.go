@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	mathrand "math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -21,14 +22,36 @@ func (id *ErrorID) fill() {
 	var head [8]byte
 	binary.BigEndian.PutUint64(head[:], ms<<16)
 	copy(id[:6], head[:6])
-	if _, err := rand.Read(id[6:]); err != nil {
-		// crypto/rand does not fail on the systems Go supports; should it, an
-		// id from the runtime's generator still tells reports apart.
-		binary.BigEndian.PutUint16(id[6:8], uint16(mathrand.Uint32())) //nolint:gosec // G115, G404: not a secret
-		binary.BigEndian.PutUint64(id[8:], mathrand.Uint64())          //nolint:gosec // G404: not a secret
-	}
+	randomBytes(id[6:])
 	id[6] = id[6]&0x0f | 0x70 // version 7
 	id[8] = id[8]&0x3f | 0x80 // variant 10
+}
+
+// idRandom holds bytes from crypto/rand, read 64 ids' worth at a time: one
+// read is a system call, as costly as much of the rest of a report.
+var idRandom struct {
+	mu  sync.Mutex
+	buf [640]byte
+	off int // bytes used
+}
+
+func init() { idRandom.off = len(idRandom.buf) }
+
+// randomBytes fills dst (at most len(idRandom.buf) bytes) from crypto/rand.
+func randomBytes(dst []byte) {
+	idRandom.mu.Lock()
+	defer idRandom.mu.Unlock()
+	if idRandom.off+len(dst) > len(idRandom.buf) {
+		if _, err := rand.Read(idRandom.buf[:]); err != nil {
+			// crypto/rand does not fail on the systems Go supports; should
+			// it, the runtime's generator still tells reports apart.
+			for i := range idRandom.buf {
+				idRandom.buf[i] = byte(mathrand.Uint32()) //nolint:gosec // G115, G404: an id, not a secret
+			}
+		}
+		idRandom.off = 0
+	}
+	idRandom.off += copy(dst, idRandom.buf[idRandom.off:])
 }
 
 // IsZero reports whether id was never set (a repeat summary has none).

