@@ -301,7 +301,7 @@ func (r *Report) AppendText(b []byte) []byte {
 		if r.Event == EventRepeat {
 			b = append(b, " repeat of fingerprint="...)
 		} else {
-			b = append(b, " over the report budget, fingerprint="...)
+			b = append(b, " (over the report budget) fingerprint="...)
 		}
 		return appendHex(b, r.Fingerprint, 16)
 	}
