@@ -17,7 +17,7 @@ import (
 //     logged per Config.BudgetWindow; a crash past the budget gets one line
 //     (crash_over_budget) with its error id and fingerprint.
 //
-// Memory is bounded: at most maxSeen fingerprints are tracked (about 100
+// Memory is bounded: at most maxSeen fingerprints are tracked (about 350
 // bytes each, and one timer for each that repeats); a new fingerprint past
 // that is logged (within the budget) but not tracked.
 type repeats struct {
@@ -40,7 +40,7 @@ type seenCrash struct {
 }
 
 // maxSeen bounds the fingerprints tracked at once.
-const maxSeen = 1024
+const maxSeen = 1000
 
 func newRepeats() *repeats {
 	return &repeats{
