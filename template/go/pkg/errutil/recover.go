@@ -34,7 +34,8 @@ type Config struct {
 	// Sink writes the reports. Default: the text form on stderr.
 	Sink Sink
 	// RepeatWindow is how long repeats of a crash (same fingerprint) are
-	// counted instead of logged. Default one minute; negative logs every crash.
+	// counted instead of logged. Default one minute; negative logs every
+	// crash (in full while within ReportBudget).
 	RepeatWindow time.Duration
 	// ReportBudget is how many full reports, across all fingerprints, are
 	// logged per BudgetWindow; a crash past it gets one crash_over_budget
