@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -33,8 +34,21 @@ type Config struct {
 	// Sink writes the reports. Default: the text form on stderr.
 	Sink Sink
 	// RepeatWindow is how long repeats of a crash (same fingerprint) are
-	// counted instead of logged. Default one minute; negative logs every crash.
+	// counted instead of logged. Default one minute; negative logs every
+	// crash (in full while within ReportBudget).
 	RepeatWindow time.Duration
+	// ReportBudget is how many full reports, across all fingerprints, are
+	// logged per BudgetWindow; a crash past it gets one crash_over_budget
+	// line with its error id and fingerprint. Default 100; negative: no budget.
+	ReportBudget int
+	// BudgetWindow is the period of ReportBudget. Default one minute.
+	BudgetWindow time.Duration
+	// RedactKeys are words, besides the built-in ones (password, token,
+	// secret, ...), whose key=value and "key": "value" values are redacted
+	// from messages.
+	RedactKeys []string
+	// RedactPatterns are redacted from messages wherever they match.
+	RedactPatterns []*regexp.Regexp
 	// OnCrash is called for every crash, repeats included (metrics).
 	OnCrash func(r *Report)
 	// Exit ends the process after a crash in main. Default os.Exit.
@@ -45,6 +59,7 @@ type state struct {
 	cfg     Config
 	cls     *classifier
 	repeats *repeats
+	redact  *redactor
 }
 
 var (
@@ -61,10 +76,20 @@ func Configure(cfg Config) {
 	if cfg.RepeatWindow == 0 {
 		cfg.RepeatWindow = time.Minute
 	}
+	if cfg.ReportBudget == 0 {
+		cfg.ReportBudget = 100
+	}
+	if cfg.BudgetWindow <= 0 {
+		cfg.BudgetWindow = time.Minute
+	}
 	if cfg.Exit == nil {
 		cfg.Exit = os.Exit
 	}
-	current.Store(&state{cfg: cfg, cls: newClassifier(cfg.AppModules), repeats: newRepeats()})
+	redact := defaultRedactor
+	if len(cfg.RedactKeys) > 0 || len(cfg.RedactPatterns) > 0 {
+		redact = newRedactor(cfg.RedactKeys, cfg.RedactPatterns)
+	}
+	current.Store(&state{cfg: cfg, cls: newClassifier(cfg.AppModules), repeats: newRepeats(), redact: redact})
 }
 
 func loadState() *state {
@@ -125,7 +150,7 @@ func report(v any, origin string, decorate func(*Report), suppress bool) (r *Rep
 	if s.cfg.OnCrash != nil {
 		s.cfg.OnCrash(r)
 	}
-	if suppress && !s.repeats.admit(r, s.cfg.RepeatWindow, s.cfg.Sink) {
+	if suppress && s.repeats.admit(r, &s.cfg, s.cfg.Sink) == logCount {
 		return r
 	}
 	s.cfg.Sink.WriteCrash(r)
@@ -135,20 +160,32 @@ func report(v any, origin string, decorate func(*Report), suppress bool) (r *Rep
 // syncer is what loggers that buffer offer (zap); flushed before exiting.
 type syncer interface{ Sync() error }
 
-// Recover is deferred first in main: a panic is logged as a short report and
-// the process exits with code 2, Go's own crash code. Without a panic it does
-// nothing.
+// Recover is deferred first in main: a panic is logged as a short report
+// (always in full: the crash that ends the process is never only a repeat),
+// pending repeat summaries are flushed, and the process exits with code 2,
+// Go's own crash code. Without a panic it only flushes (main is returning).
 func Recover() {
 	v := recover()
 	if v == nil {
+		Flush()
 		return
 	}
 	report(v, OriginMain, nil, false)
+	Flush()
+	loadState().cfg.Exit(2)
+}
+
+// Flush writes the pending repeat counts, one crash_repeated line per
+// fingerprint, and syncs a logger that buffers (zap). Call it when the
+// process ends other than through Recover: the generated main calls it after
+// a SIGTERM shutdown. Flush never panics.
+func Flush() {
+	defer func() { _ = recover() }()
 	s := loadState()
+	s.repeats.flush(s.cfg.Sink)
 	if f, ok := s.cfg.Sink.(syncer); ok {
 		_ = f.Sync()
 	}
-	s.cfg.Exit(2)
 }
 
 // Go runs fn in a new goroutine whose panic is reported (origin goroutine,
