@@ -8,6 +8,7 @@
 //		defer errutil.Recover() // log the report, exit 2
 //		...
 //		errutil.Go(worker)                     // goroutine panics are reported, the process goes on
+//		var g errutil.Group                    // or a group: g.Go(job); g.Wait() returns after every report
 //		http.ListenAndServe(addr, errutil.Middleware(mux)) // 500 + error_id, no stack to the client
 //	}
 //

@@ -156,6 +156,11 @@ func Recover() {
 
 // Go runs fn in a new goroutine whose panic is reported (origin goroutine,
 // with where Go was called) instead of killing the process.
+//
+// Do not pair it with a sync.WaitGroup whose Done is deferred inside fn:
+// Done runs while the panic unwinds, before Go's recover writes the report,
+// so Wait can return, and the program exit, before the report is written.
+// Use a Group: its Wait returns only after every report is written.
 func Go(fn func()) {
 	var pc [1]uintptr
 	runtime.Callers(2, pc[:])
@@ -166,11 +171,15 @@ func Go(fn func()) {
 }
 
 func recoverGoroutine(startPC [1]uintptr) {
-	v := recover()
-	if v == nil {
-		return
+	if v := recover(); v != nil {
+		reportGoroutine(v, startPC)
 	}
-	report(v, OriginGoroutine, func(r *Report) {
+}
+
+// reportGoroutine reports v as a goroutine's crash, with where the goroutine
+// was started (nil after an internal fault).
+func reportGoroutine(v any, startPC [1]uintptr) *Report {
+	return report(v, OriginGoroutine, func(r *Report) {
 		f, _ := runtime.CallersFrames(startPC[:]).Next()
 		if f.Function == "" {
 			return
