@@ -16,6 +16,11 @@
 //		defer errutil.RecoverT(t) // a panic becomes a short t.Fatal
 //	}
 //
+// Crashes recover() cannot see (a fatal error such as concurrent map writes, a
+// panic in a goroutine started with a plain go statement) are reported by
+// MonitorCrashes, which runs a second process of the program reading the
+// runtime's crash output.
+//
 // A report has the same fields in every language shortstack renders:
 // event, level, error_id, error {type, message}, stack [{file, line,
 // function}] innermost first, stack_hidden, fingerprint, origin and, for

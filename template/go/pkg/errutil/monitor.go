@@ -34,15 +34,24 @@ const maxDump = 1 << 20
 // report of its dump if it crashed, and exits: main runs up to this call in
 // both processes, so the monitor writes through the same Sink.
 //
+// As the init of a PID namespace (a container's PID 1) the roles swap: a
+// monitor started by the service would die with it (the kernel ends the
+// namespace when its init exits) before writing. So PID 1 stays the monitor
+// and runs the service as its child: it forwards signals, writes the report
+// after the child crashes, and exits with the child's code.
+//
 // Costs: one more process of the same binary, blocked in a read, and its
-// start (run concurrently with the service's). The monitor must outlive the
-// service by a moment to write: as a container's PID 1 the service takes it
-// down when it dies (the kernel ends the namespace), so there the report is
-// lost; the runtime's dump on stderr remains.
+// start (run concurrently with the service's, except as PID 1).
 func MonitorCrashes() error {
-	if os.Getenv(monitorEnv) == "1" {
+	switch os.Getenv(monitorEnv) {
+	case "1":
 		runMonitor(os.Stdin)
 		os.Exit(0)
+	case "supervised":
+		return crashOutputFromSupervisor()
+	}
+	if os.Getpid() == 1 {
+		return supervise() // returns only when the service could not be started
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -104,4 +113,18 @@ func writeCrashDump(dump string) {
 	if f, ok := s.cfg.Sink.(syncer); ok {
 		_ = f.Sync()
 	}
+}
+
+// crashOutputFromSupervisor is the service's side under a PID 1 monitor: the
+// crash output is the pipe the monitor passed as file descriptor 3.
+func crashOutputFromSupervisor() error {
+	f := os.NewFile(3, "crash-output")
+	if f == nil {
+		return errors.New("errutil: crash monitor: no crash output pipe")
+	}
+	defer func() { _ = f.Close() }() // the runtime keeps a close-on-exec copy
+	if err := debug.SetCrashOutput(f, debug.CrashOptions{}); err != nil {
+		return fmt.Errorf("errutil: crash monitor: %w", err)
+	}
+	return nil
 }
