@@ -326,6 +326,69 @@ def test_crash_in_main_exits_2_with_a_short_report(go_service: Path, log_format:
     assert crashes[0]["stack"][-1]["file"] == f"cmd/{SLUG}/main.go"
 
 
+FATAL_DEMO = """package main
+
+import "os"
+
+// crashFatally ends the process with "fatal error: concurrent map writes",
+// which no recover() sees, when FATAL_DEMO=1.
+func crashFatally() {
+	if os.Getenv("FATAL_DEMO") != "1" {
+		return
+	}
+	m := map[int]int{}
+	for i := 0; i < 4; i++ {
+		go writeForever(m)
+	}
+	select {}
+}
+
+func writeForever(m map[int]int) {
+	for i := 0; ; i++ {
+		m[i%64] = i
+	}
+}
+"""
+
+
+def test_crash_monitor_reports_a_fatal_error(go_service: Path, tmp_path: Path) -> None:
+    """CRASH_MONITOR=1: a fatal runtime error is also logged as one short report."""
+    copy = tmp_path / "copy"
+    shutil.copytree(go_service, copy, ignore=shutil.ignore_patterns("bin", ".git"))
+    main_go = copy / "cmd" / SLUG / "main.go"
+    source = main_go.read_text()
+    demo = "\tif cfg.CrashDemo == config.CrashDemoMain {"
+    assert demo in source
+    main_go.write_text(source.replace(demo, "\tcrashFatally()\n" + demo, 1))
+    (copy / "cmd" / SLUG / "fatal_demo.go").write_text(FATAL_DEMO)
+    run(["go", "build", "-o", "bin/service", f"./cmd/{SLUG}"], copy)
+    for log_format in ("json", "console"):
+        env = {"LOG_FORMAT": log_format, "FATAL_DEMO": "1", "PORT": str(free_port())}
+        quiet = run([str(copy / "bin" / "service")], copy, env=env, check=False)
+        assert quiet.returncode == 2 and "fatal error: concurrent map writes" in quiet.stderr
+        assert "concurrent map access" not in quiet.stderr  # opt-in: no monitor, no report
+        env["CRASH_MONITOR"] = "1"
+        result = run([str(copy / "bin" / "service")], copy, env=env, check=False)
+        assert result.returncode == 2, result.stderr
+        # the runtime's dump first, then the monitor's report
+        assert result.stderr.startswith("fatal error: concurrent map writes"), result.stderr
+        if log_format == "console":
+            _, header, report = result.stderr.partition("\nfatal error: concurrent map access")
+            lines = (header + report).strip().splitlines()
+            assert lines and "[error_id=" in lines[0], result.stderr
+            assert lines[1].startswith(f"  at cmd/{SLUG}/fatal_demo.go:"), lines
+            assert "in main.writeForever" in lines[1] and "goroutine started at" in lines[-1]
+            assert len(lines) <= 4, lines
+            continue
+        records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+        crashes = [r for r in records if r.get("event") == "crash"]
+        assert len(crashes) == 1, result.stderr
+        crash = crashes[0]
+        assert crash["error"]["type"] == "fatal error" and crash["origin"] == "goroutine"
+        assert crash["stack"][0]["file"] == f"cmd/{SLUG}/fatal_demo.go"
+        assert crash["stack"][0]["function"] == "main.writeForever"
+
+
 def test_trimpath_build_reports_module_relative_files(go_service: Path, tmp_path: Path) -> None:
     """The Dockerfile builds with -trimpath: file names are then import paths, not disk paths."""
     binary = tmp_path / "trimmed"

@@ -8,12 +8,18 @@
 //		defer errutil.Recover() // log the report, exit 2
 //		...
 //		errutil.Go(worker)                     // goroutine panics are reported, the process goes on
+//		var g errutil.Group                    // or a group: g.Go(job); g.Wait() returns after every report
 //		http.ListenAndServe(addr, errutil.Middleware(mux)) // 500 + error_id, no stack to the client
 //	}
 //
 //	func TestX(t *testing.T) {
 //		defer errutil.RecoverT(t) // a panic becomes a short t.Fatal
 //	}
+//
+// Crashes recover() cannot see (a fatal error such as concurrent map writes, a
+// panic in a goroutine started with a plain go statement) are reported by
+// MonitorCrashes, which runs a second process of the program reading the
+// runtime's crash output.
 //
 // A report has the same fields in every language shortstack renders:
 // event, level, error_id, error {type, message}, stack [{file, line,

@@ -6,9 +6,12 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -190,6 +193,11 @@ func Flush() {
 
 // Go runs fn in a new goroutine whose panic is reported (origin goroutine,
 // with where Go was called) instead of killing the process.
+//
+// Do not pair it with a sync.WaitGroup whose Done is deferred inside fn:
+// Done runs while the panic unwinds, before Go's recover writes the report,
+// so Wait can return, and the program exit, before the report is written.
+// Use a Group: its Wait returns only after every report is written.
 func Go(fn func()) {
 	var pc [1]uintptr
 	runtime.Callers(2, pc[:])
@@ -200,11 +208,15 @@ func Go(fn func()) {
 }
 
 func recoverGoroutine(startPC [1]uintptr) {
-	v := recover()
-	if v == nil {
-		return
+	if v := recover(); v != nil {
+		reportGoroutine(v, startPC)
 	}
-	report(v, OriginGoroutine, func(r *Report) {
+}
+
+// reportGoroutine reports v as a goroutine's crash, with where the goroutine
+// was started (nil after an internal fault).
+func reportGoroutine(v any, startPC [1]uintptr) *Report {
+	return report(v, OriginGoroutine, func(r *Report) {
 		f, _ := runtime.CallersFrames(startPC[:]).Next()
 		if f.Function == "" {
 			return
@@ -221,10 +233,24 @@ type TB interface {
 	Fatal(args ...any)
 }
 
+// undecoratedTB is what testing.TB offers since Go 1.25: a writer for the
+// test's log that adds no file:line of its own.
+type undecoratedTB interface {
+	Output() io.Writer
+	FailNow()
+}
+
 // RecoverT is deferred first in a test: a panic in the test fails it with the
 // short report instead of Go's full goroutine dump.
 //
 //	defer errutil.RecoverT(t)
+//
+// The failure is prefixed with the test's own file:line (the innermost frame
+// of the panicking stack in a _test.go file). testing cannot find it itself:
+// RecoverT runs under the runtime's panic frames (panicmem, goPanicIndex),
+// which are no helpers, so t.Fatal would name the runtime's panic.go. With
+// Go 1.25 or later the line is written through t.Output; before, through
+// t.Fatal, whose own prefix then comes first.
 func RecoverT(t TB) {
 	v := recover()
 	if v == nil {
@@ -240,7 +266,52 @@ func RecoverT(t TB) {
 		}()
 		text = Capture(v, OriginTest).Text()
 	}()
-	t.Fatal("panic: " + text)
+	text = "panic: " + text
+	site := testSite()
+	if u, ok := t.(undecoratedTB); ok && site != "" {
+		// indented as t.Log indents the lines after its first
+		_, _ = io.WriteString(u.Output(), site+": "+strings.ReplaceAll(text, "\n", "\n    ")+"\n")
+		u.FailNow()
+		return
+	}
+	if site != "" {
+		text = site + ": " + text
+	}
+	t.Fatal(text)
+}
+
+// testSite is the file:line (base name, as testing prints it) where the
+// panicking stack passes through a _test.go file, innermost first; else the
+// panic site. Called from RecoverT, under the panic's frames.
+func testSite() (site string) {
+	defer func() {
+		if recover() != nil {
+			site = ""
+		}
+	}()
+	var pcs [128]uintptr
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs[:])])
+	inPanic := false
+	var first runtime.Frame
+	for {
+		f, more := frames.Next()
+		switch {
+		case f.Function == "runtime.gopanic":
+			inPanic = true
+		case !inPanic || strings.HasPrefix(f.Function, "runtime.") || f.File == "":
+		case strings.HasSuffix(f.File, "_test.go"):
+			return path.Base(f.File) + ":" + strconv.Itoa(f.Line)
+		case first.File == "":
+			first = f
+		}
+		if !more {
+			break
+		}
+	}
+	if first.File == "" {
+		return ""
+	}
+	return path.Base(first.File) + ":" + strconv.Itoa(first.Line)
 }
 
 // isAbort reports whether v is http.ErrAbortHandler, the panic net/http uses
