@@ -180,14 +180,26 @@ func TestIsIdempotent(t *testing.T) {
 	}
 }
 
-func TestDryRunWritesNothing(t *testing.T) {
+func TestDryRunPrintsADiffGitApplies(t *testing.T) {
 	root := writeFixture(t) // not even a git tree: a dry run only reads
-	code, out, errOut := gowire(t, "-dest", root, "-dry-run")
-	if code != 0 || !strings.Contains(out, "would wire cmd/api/main.go: defer errutil.Recover() first in func main") {
+	code, out, errOut := gowire(t, "-dest", root, "-dry-run", "-no-component")
+	if code != 0 || !strings.Contains(errOut, "would wire cmd/api/main.go: defer errutil.Recover() first in func main") {
 		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
 	}
 	if read(t, root, "cmd/api/main.go") != fixture["cmd/api/main.go"] {
 		t.Fatal("a dry run wrote")
+	}
+	if !strings.HasPrefix(out, "diff --git a/cmd/api/main.go b/cmd/api/main.go\n") || !strings.Contains(out, "+\tdefer errutil.Recover()\n") {
+		t.Fatalf("stdout is not the diff:\n%s", out)
+	}
+	git(t, root, "init", "-q")
+	patch := filepath.Join(t.TempDir(), "wire.patch")
+	if err := os.WriteFile(patch, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git(t, root, "apply", patch)
+	if code, out, errOut := gowire(t, "-dest", root, "-check", "-no-component"); code != 0 {
+		t.Fatalf("after git apply, -check: exit %d\n%s%s", code, out, errOut)
 	}
 }
 
@@ -197,7 +209,7 @@ func TestRefusesDirtyOrUntrackedTrees(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, errOut := gowire(t, "-dest", root, "-no-component")
-	if code != 1 || !strings.Contains(errOut, "uncommitted changes") || !strings.Contains(errOut, "cmd/api/main.go") {
+	if code != 2 || !strings.Contains(errOut, "uncommitted changes") || !strings.Contains(errOut, "cmd/api/main.go") {
 		t.Fatalf("dirty tree: exit %d: %s", code, errOut)
 	}
 	if strings.Contains(read(t, root, "cmd/bare/main.go"), "errutil") {
@@ -208,7 +220,7 @@ func TestRefusesDirtyOrUntrackedTrees(t *testing.T) {
 	}
 
 	plain := writeFixture(t)
-	if code, _, errOut := gowire(t, "-dest", plain, "-no-component"); code != 1 || !strings.Contains(errOut, "not a git work tree") {
+	if code, _, errOut := gowire(t, "-dest", plain, "-no-component"); code != 2 || !strings.Contains(errOut, "not a git work tree") {
 		t.Fatalf("non-git dir: exit %d: %s", code, errOut)
 	}
 }
@@ -221,7 +233,7 @@ func TestRefusesClashesAndOldGo(t *testing.T) {
 	}
 	git(t, root, "commit", "-q", "-am", "clash")
 	code, _, errOut := gowire(t, "-dest", root, "-no-component")
-	if code != 1 || !strings.Contains(errOut, `cmd/bare/main.go: already imports errors as "errutil"`) {
+	if code != 2 || !strings.Contains(errOut, `cmd/bare/main.go: already imports errors as "errutil"`) {
 		t.Fatalf("clash: exit %d: %s", code, errOut)
 	}
 	if strings.Contains(read(t, root, "cmd/api/main.go"), "errutil") {
@@ -232,7 +244,7 @@ func TestRefusesClashesAndOldGo(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(old, "go.mod"), []byte("module example.com/legacy\n\ngo 1.20\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, errOut := gowire(t, "-dest", old, "-force", "-no-component"); code != 1 || !strings.Contains(errOut, "errutil needs go 1.22") {
+	if code, _, errOut := gowire(t, "-dest", old, "-force", "-no-component"); code != 2 || !strings.Contains(errOut, "errutil needs go 1.22") {
 		t.Fatalf("old go: exit %d: %s", code, errOut)
 	}
 }
@@ -240,7 +252,7 @@ func TestRefusesClashesAndOldGo(t *testing.T) {
 func TestLoggerNeedsItsModule(t *testing.T) {
 	root := committedFixture(t)
 	code, _, errOut := gowire(t, "-dest", root, "-logger", "zap")
-	if code != 1 || !strings.Contains(errOut, "go.mod does not require go.uber.org/zap") {
+	if code != 2 || !strings.Contains(errOut, "go.mod does not require go.uber.org/zap") {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	if code, _, errOut := gowire(t, "-dest", root, "-logger", "log4j"); code != 2 || !strings.Contains(errOut, "want slog, zap or logrus") {
@@ -252,7 +264,7 @@ func TestUsage(t *testing.T) {
 	if code, _, errOut := gowire(t); code != 2 || !strings.Contains(errOut, "usage: gowire -dest DIR") {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if code, _, errOut := gowire(t, "-dest", t.TempDir()); code != 1 || !strings.Contains(errOut, "has no go.mod") {
+	if code, _, errOut := gowire(t, "-dest", t.TempDir()); code != 2 || !strings.Contains(errOut, "has no go.mod") {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 }
