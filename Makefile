@@ -47,11 +47,11 @@ docs: setup ## build the documentation site (strict)
 # Only the setup-panic-handler target reads these: see `python -m shortstack.inject --help`.
 SETUP_PANIC_HANDLER_FLAGS = $(if $(filter-out 0,$(DRY_RUN)),--dry-run) \
 	$(if $(filter-out 0,$(FORCE)),--force) $(if $(PACKAGE),--package "$(PACKAGE)") \
-	$(if $(filter-out 0,$(CHECK)),--check)
+	$(if $(filter-out 0,$(CHECK)),--check) $(if $(LOGGER),--logger "$(LOGGER)")
 
 # Syncs quietly itself (not through `setup`), so DRY_RUN=1 prints the diff and nothing else.
-setup-panic-handler: $(UV) ## add errutil to a repo: DEST=../repo [DRY_RUN=1] [FORCE=1] [PACKAGE=name] [CHECK=1]
-	@test -n "$(DEST)" || { echo "usage: make setup-panic-handler DEST=../their-repo [DRY_RUN=1] [FORCE=1] [PACKAGE=name] [CHECK=1]" >&2; exit 2; }
+setup-panic-handler: $(UV) ## add errutil to a repo: DEST=../repo [DRY_RUN=1] [FORCE=1] [PACKAGE=name] [CHECK=1] [LOGGER=zap]
+	@test -n "$(DEST)" || { echo "usage: make setup-panic-handler DEST=../their-repo [DRY_RUN=1] [FORCE=1] [PACKAGE=name] [CHECK=1] [LOGGER=slog|zap|logrus]" >&2; exit 2; }
 	@$(UV) sync --quiet
 	@$(RUN) python -m shortstack.inject --dest "$(DEST)" $(SETUP_PANIC_HANDLER_FLAGS)
 

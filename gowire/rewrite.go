@@ -95,7 +95,11 @@ func planFile(root, rel, importPath string) (*filePlan, error) {
 		return nil, nameErr
 	}
 	if !imported {
-		c.edits = append(c.edits, importEdits(c.tf, src, f, importPath)...)
+		spec := strconv.Quote(importPath)
+		if name != path.Base(importPath) {
+			spec = name + " " + spec
+		}
+		c.edits = append(c.edits, importEdits(c.tf, src, f, spec)...)
 		p.changes = append([]string{"import " + strconv.Quote(importPath)}, p.changes...)
 	}
 	// format.Source indents the new lines and sorts each import group as gofmt does.
@@ -218,32 +222,49 @@ func defaultName(p string) string {
 	return base
 }
 
-// importName is the name errutil is (or will be) known by in the file.
+// importName is the name errutil is (or will be) known by in the file:
+// errutil, or shortstack when the file has an errutil of its own.
 func importName(f *ast.File, importPath string) (name string, imported bool, err error) {
-	want := path.Base(importPath)
 	for _, spec := range f.Imports {
-		p, _ := strconv.Unquote(spec.Path.Value)
-		local := defaultName(p)
-		if spec.Name != nil {
-			local = spec.Name.Name
-		}
-		if p == importPath {
+		if p, _ := strconv.Unquote(spec.Path.Value); p == importPath {
+			local := path.Base(importPath)
+			if spec.Name != nil {
+				local = spec.Name.Name
+			}
 			if local == "_" || local == "." {
 				return "", false, fmt.Errorf("imports %s as %q; import it by name to wire it", importPath, local)
 			}
 			return local, true, nil
 		}
-		if local == want {
-			return "", false, fmt.Errorf("already imports %s as %q: errutil would clash with it", p, want)
-		}
 	}
-	for _, d := range f.Decls {
-		if declares(d, want) {
-			return "", false, fmt.Errorf("declares %q at top level: errutil's import would clash with it", want)
+	var clashes []string
+	for _, want := range []string{path.Base(importPath), aliasName} {
+		clash := ""
+		for _, spec := range f.Imports {
+			p, _ := strconv.Unquote(spec.Path.Value)
+			local := defaultName(p)
+			if spec.Name != nil {
+				local = spec.Name.Name
+			}
+			if local == want {
+				clash = fmt.Sprintf("imports %s as %q", p, want)
+			}
 		}
+		for _, d := range f.Decls {
+			if clash == "" && declares(d, want) {
+				clash = fmt.Sprintf("declares %q at top level", want)
+			}
+		}
+		if clash == "" {
+			return want, false, nil
+		}
+		clashes = append(clashes, clash)
 	}
-	return want, false, nil
+	return "", false, fmt.Errorf("%s: errutil's import would clash with them", strings.Join(clashes, " and "))
 }
+
+// aliasName is errutil's name in a file that already uses the name errutil.
+const aliasName = "shortstack"
 
 func declares(d ast.Decl, name string) bool {
 	switch d := d.(type) {
@@ -320,8 +341,7 @@ func isStdlib(p string) bool {
 // importEdits adds the import where goimports would: after the last
 // module import of the first import block, else as a group of its own
 // after the standard library's.
-func importEdits(tf *token.File, src []byte, f *ast.File, importPath string) []edit {
-	quoted := strconv.Quote(importPath)
+func importEdits(tf *token.File, src []byte, f *ast.File, quoted string) []edit {
 	for _, d := range f.Decls {
 		gd, ok := d.(*ast.GenDecl)
 		if !ok || gd.Tok != token.IMPORT {

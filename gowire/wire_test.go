@@ -225,15 +225,29 @@ func TestRefusesDirtyOrUntrackedTrees(t *testing.T) {
 	}
 }
 
-func TestRefusesClashesAndOldGo(t *testing.T) {
+func TestAliasesOrRefusesClashesAndOldGo(t *testing.T) {
 	root := committedFixture(t)
-	clash := "package main\n\nimport errutil \"errors\"\n\nfunc main() { _ = errutil.New(\"x\") }\n"
+	own := "package main\n\nimport errutil \"errors\"\n\nfunc main() { _ = errutil.New(\"x\") }\n"
+	if err := os.WriteFile(filepath.Join(root, "cmd/bare/main.go"), []byte(own), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git(t, root, "commit", "-q", "-am", "own errutil")
+	if code, out, errOut := gowire(t, "-dest", root, "-no-component", "-verify=false"); code != 0 {
+		t.Fatalf("own errutil: exit %d: %s%s", code, out, errOut)
+	}
+	want := "import (\n\terrutil \"errors\"\n\n\tshortstack \"example.com/legacy/pkg/errutil\"\n)\n\nfunc main() {\n\tdefer shortstack.Recover()\n"
+	if got := read(t, root, "cmd/bare/main.go"); !strings.Contains(got, want) {
+		t.Fatalf("cmd/bare/main.go:\n%s", got)
+	}
+
+	root = committedFixture(t)
+	clash := own + "\nvar shortstack = 1\n"
 	if err := os.WriteFile(filepath.Join(root, "cmd/bare/main.go"), []byte(clash), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	git(t, root, "commit", "-q", "-am", "clash")
 	code, _, errOut := gowire(t, "-dest", root, "-no-component")
-	if code != 2 || !strings.Contains(errOut, `cmd/bare/main.go: already imports errors as "errutil"`) {
+	if code != 2 || !strings.Contains(errOut, `cmd/bare/main.go: imports errors as "errutil" and declares "shortstack" at top level`) {
 		t.Fatalf("clash: exit %d: %s", code, errOut)
 	}
 	if strings.Contains(read(t, root, "cmd/api/main.go"), "errutil") {

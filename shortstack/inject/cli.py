@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--check", action="store_true", help="only say whether errutil is present and wired"
     )
+    parser.add_argument(
+        "--logger",
+        choices=["slog", "zap", "logrus"],
+        help="Go only: errutil's logger adapter (default: the one go.mod requires, else slog)",
+    )
     return parser
 
 
@@ -164,9 +169,12 @@ def _apply(root: Path, component: Component | None, plans: Sequence[FilePlan]) -
 
 def _delegate_go(root: Path, args: argparse.Namespace) -> int:
     # gowire is a module of its own: `go -C gowire run .` from the template's root.
+    # Same flags, same exit codes; PACKAGE= is errutil's folder in the module (pkg/errutil).
     command = ["go", "-C", "gowire", "run", ".", "-dest", str(root)]
-    command += ["-dry-run"] if args.dry_run or args.check else []
+    command += ["-check"] if args.check else ["-dry-run"] if args.dry_run else []
     command += ["-force"] if args.force else []
+    command += ["-errutil-dir", args.package] if args.package else []
+    command += ["-logger", args.logger] if args.logger else []
     print(f"{root} is a Go module: {' '.join(command)}", file=sys.stderr, flush=True)
     try:
         return subprocess.run(command, cwd=template_root(), check=False).returncode
