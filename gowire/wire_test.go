@@ -282,3 +282,44 @@ func TestUsage(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 }
+
+// A rewrite that would not compile (a .Handler field that is not an
+// http.Handler) is found in the scratch copy: nothing is written.
+func TestAChangeThatWouldNotBuildChangesNothing(t *testing.T) {
+	root := t.TempDir()
+	files := map[string]string{
+		"go.mod": "module example.com/odd\n\ngo 1.22\n",
+		"main.go": `package main
+
+import "net/http"
+
+type job struct{ Handler func() }
+
+var srv http.Server
+
+func main() {
+	var j job
+	j.Handler = func() {}
+	j.Handler()
+	_ = srv.ListenAndServe()
+}
+`,
+		"pkg/errutil/errutil.go": "// Package errutil stands in.\npackage errutil\n\nimport \"net/http\"\n\n// Recover stands in.\nfunc Recover() { _ = recover() }\n\n// Middleware stands in.\nfunc Middleware(h http.Handler) http.Handler { return h }\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := gowire(t, "-dest", root, "-no-component", "-force")
+	if code != 2 || !strings.Contains(errOut, "would fail, so nothing was changed") || !strings.Contains(errOut, "main.go:") {
+		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+	}
+	if read(t, root, "main.go") != files["main.go"] {
+		t.Fatal("a change that does not build was written")
+	}
+}

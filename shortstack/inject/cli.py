@@ -168,22 +168,31 @@ def _apply(root: Path, component: Component | None, plans: Sequence[FilePlan]) -
 
 
 def _delegate_go(root: Path, args: argparse.Namespace) -> int:
-    # gowire is a module of its own: `go -C gowire run .` from the template's root.
-    # Same flags, same exit codes; PACKAGE= is errutil's folder in the module (pkg/errutil).
-    command = ["go", "-C", "gowire", "run", ".", "-dest", str(root)]
+    # gowire is a module of its own, built into .tools/ and run there: `go run` would turn every
+    # failing exit status into 1. Same flags, same exit codes; PACKAGE= is errutil's folder in
+    # the module (pkg/errutil), and copier is this interpreter's.
+    binary = template_root() / ".tools" / "gowire"
+    command = [str(binary), "-dest", str(root), "-copier", f"{sys.executable} -m copier"]
     command += ["-check"] if args.check else ["-dry-run"] if args.dry_run else []
     command += ["-force"] if args.force else []
     command += ["-errutil-dir", args.package] if args.package else []
     command += ["-logger", args.logger] if args.logger else []
-    print(f"{root} is a Go module: {' '.join(command)}", file=sys.stderr, flush=True)
     try:
-        return subprocess.run(command, cwd=template_root(), check=False).returncode
+        built = subprocess.run(
+            ["go", "-C", "gowire", "build", "-o", str(binary), "."],
+            cwd=template_root(),
+            check=False,
+        )
     except FileNotFoundError:
         print(
             "setup-panic-handler: Go is not installed (needed for a go.mod repository).",
             file=sys.stderr,
         )
         return 2
+    if built.returncode != 0:
+        return 2
+    print(f"{root} is a Go module: gowire {' '.join(command[1:])}", file=sys.stderr, flush=True)
+    return subprocess.run(command, cwd=template_root(), check=False).returncode
 
 
 def run(args: argparse.Namespace) -> int:
