@@ -98,6 +98,11 @@ func wire(opts options, out, errOut io.Writer) (int, error) {
 		}
 	}
 	addComponent := !present && !opts.noComponent
+	if present && !opts.noComponent {
+		if err := adaptersPresent(root, dir, changed); err != nil {
+			return exitRefused, err
+		}
+	}
 
 	if opts.check {
 		return check(out, root, dir, present || opts.noComponent, plans, changed, manual), nil
@@ -218,6 +223,30 @@ func check(out io.Writer, root, dir string, present bool, plans, changed []*file
 		fmt.Fprintln(out, "\nRun `make setup-panic-handler` to wire it.")
 	}
 	return code
+}
+
+// adapterFiles are the framework adapters' files, their copier question
+// and a function the rewrite calls from each.
+var adapterFiles = []struct{ file, question, use string }{
+	{"gin.go", "go_gin", ".GinRecovery()"},
+	{"echo.go", "go_echo", ".EchoRecover()"},
+	{"grpc.go", "go_grpc", ".UnaryServerInterceptor()"},
+}
+
+// adaptersPresent refuses a rewrite that calls an adapter errutil was added
+// without (the framework came into go.mod later).
+func adaptersPresent(root, dir string, changed []*filePlan) error {
+	for _, a := range adapterFiles {
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(dir), a.file)); err == nil {
+			continue
+		}
+		for _, p := range changed {
+			if bytes.Contains(p.new, []byte(a.use)) && !bytes.Contains(p.old, []byte(a.use)) {
+				return fmt.Errorf("%s would call %s%s, but errutil was added without that adapter: run `copier update -a %s --data %s=true` first (or commit and re-add errutil). Nothing was changed", p.rel, path.Base(dir), a.use, answersFile, a.question)
+			}
+		}
+	}
+	return nil
 }
 
 // moduleManual lists what only the whole module shows: handlers registered

@@ -258,7 +258,7 @@ func TestAliasesOrRefusesClashesAndOldGo(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(old, "go.mod"), []byte("module example.com/legacy\n\ngo 1.20\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, errOut := gowire(t, "-dest", old, "-force", "-no-component"); code != 2 || !strings.Contains(errOut, "errutil needs go 1.22") {
+	if code, _, errOut := gowire(t, "-dest", old, "-force", "-no-component"); code != 2 || !strings.Contains(errOut, "errutil needs go 1.22 or newer: run `go get go@1.22`") || strings.Count(errOut, "\n") != 1 {
 		t.Fatalf("old go: exit %d: %s", code, errOut)
 	}
 }
@@ -321,5 +321,33 @@ func main() {
 	}
 	if read(t, root, "main.go") != files["main.go"] {
 		t.Fatal("a change that does not build was written")
+	}
+}
+
+// errutil added before the repository took up gin has no gin adapter: a
+// rewrite that would call it is refused with the copier command to add it.
+func TestAMissingAdapterIsAskedFor(t *testing.T) {
+	root := t.TempDir()
+	files := map[string]string{
+		"go.mod":                 "module example.com/late\n\ngo 1.22\n\nrequire github.com/gin-gonic/gin v1.10.0\n",
+		answersFile:              "_src_path: shortstack\nerrutil_dir: pkg/errutil\ngo_gin: false\n",
+		"cmd/x/main.go":          "package main\n\nimport \"github.com/gin-gonic/gin\"\n\nfunc main() {\n\tr := gin.Default()\n\t_ = r.Run()\n}\n",
+		"pkg/errutil/recover.go": "// Package errutil stands in.\npackage errutil\n\n// Recover stands in.\nfunc Recover() { _ = recover() }\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := gowire(t, "-dest", root, "-force")
+	if code != 2 || !strings.Contains(errOut, "cmd/x/main.go would call errutil.GinRecovery(), but errutil was added without that adapter: run `copier update -a .copier-answers.errutil-go.yml --data go_gin=true` first") {
+		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+	}
+	if read(t, root, "cmd/x/main.go") != files["cmd/x/main.go"] {
+		t.Fatal("changed")
 	}
 }
