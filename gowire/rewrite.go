@@ -56,12 +56,17 @@ type fileCtx struct {
 	errName string            // errutil's name in the file
 	errPath string
 	edits   []edit
+
+	wrapping map[string]bool // functions that return errutil.Middleware(...)
 }
 
 // planFile parses one Go file and plans every rewrite it needs: errutil's
 // Recover first in func main, the handlers of servers it starts, and the
 // recovery middleware of the frameworks it uses.
-func planFile(root, rel, importPath string) (*filePlan, error) {
+//
+// wrapping names the module's functions that return errutil.Middleware(...):
+// a server whose handler is a call to one is wired already.
+func planFile(root, rel, importPath string, wrapping map[string]bool) (*filePlan, error) {
 	full := filepath.Join(root, filepath.FromSlash(rel))
 	src, err := os.ReadFile(full)
 	if err != nil {
@@ -77,7 +82,7 @@ func planFile(root, rel, importPath string) (*filePlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &fileCtx{plan: p, src: src, fset: fset, tf: fset.File(f.Pos()), f: f, errPath: importPath, imports: localNames(f)}
+	c := &fileCtx{plan: p, src: src, fset: fset, tf: fset.File(f.Pos()), f: f, errPath: importPath, imports: localNames(f), wrapping: wrapping}
 	name, imported, nameErr := importName(f, importPath)
 	c.errName = name
 	if nameErr != nil {
@@ -427,4 +432,38 @@ func commentTexts(f *ast.File) []string {
 		}
 	}
 	return out
+}
+
+// wrappingFuncs names the functions and methods of the files that return
+// errutil.Middleware(...) (a server's handler built that way is wired).
+func wrappingFuncs(root string, files []string, importPath string) map[string]bool {
+	names := map[string]bool{}
+	for _, rel := range files {
+		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(root, filepath.FromSlash(rel)), nil, 0)
+		if err != nil {
+			continue
+		}
+		name, imported, err := importName(f, importPath)
+		if err != nil || !imported {
+			continue
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil {
+				continue
+			}
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				if _, ok := n.(*ast.FuncLit); ok {
+					return false
+				}
+				if ret, ok := n.(*ast.ReturnStmt); ok && len(ret.Results) == 1 {
+					if _, sel, ok := pkgCall(ret.Results[0], name); ok && sel == "Middleware" {
+						names[fd.Name.Name] = true
+					}
+				}
+				return true
+			})
+		}
+	}
+	return names
 }

@@ -311,6 +311,16 @@ func (c *fileCtx) wrapHandler(h ast.Expr, httpName, site string, covered map[str
 		c.done(site+" handler wrapped in "+mw, h)
 		return
 	}
+	if call, ok := h.(*ast.CallExpr); ok {
+		fn := call.Fun
+		if sel, ok := fn.(*ast.SelectorExpr); ok {
+			fn = sel.Sel
+		}
+		if id, ok := fn.(*ast.Ident); ok && c.wrapping[id.Name] {
+			c.done(site+" handler from "+id.Name+"(), which returns "+mw+"(...)", h)
+			return
+		}
+	}
 	if id, ok := h.(*ast.Ident); ok {
 		if id.Name == "nil" && id.Obj == nil {
 			c.replace(h, mw+"("+httpName+".DefaultServeMux)")

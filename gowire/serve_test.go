@@ -20,7 +20,7 @@ func plan(t *testing.T, rel, src string) *filePlan {
 	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fp, err := planFile(root, rel, errPath)
+	fp, err := planFile(root, rel, errPath, map[string]bool{"Handler": true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +88,21 @@ func Run(mux *http.ServeMux) error {
 	return srv.ListenAndServe()
 }
 `},
+		{"a handler from a function that wraps it already", `package main
+
+import (
+	"net/http"
+
+	"example.com/svc/internal/server"
+	"example.com/svc/pkg/errutil"
+)
+
+func main() {
+	defer errutil.Recover()
+	srv := &http.Server{Handler: server.New().Handler()}
+	_ = srv.ListenAndServe()
+}
+`, ""},
 		{"http.Server without a handler", `package server
 
 import "net/http"
@@ -296,6 +311,9 @@ func Server(o grpc.ServerOption) *grpc.Server {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p := plan(t, "x.go", tc.src)
+			if tc.want == "" {
+				tc.want = tc.src // wired already
+			}
 			if got := string(p.new); got != tc.want {
 				t.Fatalf("got:\n%s\nwant:\n%s\nchanges %q manual %v", got, tc.want, p.changes, p.manual)
 			}

@@ -78,8 +78,9 @@ func wire(opts options, out, errOut io.Writer) (int, error) {
 	}
 	var plans []*filePlan
 	var problems []string
+	wrapping := wrappingFuncs(root, files, importPath)
 	for _, rel := range files {
-		p, err := planFile(root, rel, importPath)
+		p, err := planFile(root, rel, importPath, wrapping)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", rel, err))
 			continue

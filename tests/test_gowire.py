@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, commit_all, free_port, git_init, run
+from conftest import REPO, commit_all, free_port, git_init, render, run
 
 pytestmark = [pytest.mark.go, pytest.mark.slow]
 
@@ -777,3 +777,12 @@ def test_gowire_with_the_zap_adapter(tmp_path: Path) -> None:
     errutil = repo / "pkg" / "errutil"
     assert (errutil / "zap.go").is_file() and not (errutil / "slog.go").exists()
     run(["go", "test", "-count=1", "./..."], repo)  # the zap adapter's test included
+
+
+def test_a_rendered_go_service_checks_as_wired(tmp_path: Path) -> None:
+    """The service's own server is wired inside server.Handler(): CHECK=1 sees it."""
+    service = render(tmp_path / "orders", project_name="Orders", language="go")
+    git_init(service)
+    check = inject(service, "--check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "which returns errutil.Middleware(...)" in check.stdout
