@@ -109,6 +109,9 @@ func wire(opts options, out, errOut io.Writer) (int, error) {
 		return check(out, root, dir, present || opts.noComponent, plans, changed, manual), nil
 	}
 	if !addComponent && len(changed) == 0 {
+		if opts.dryRun {
+			out = errOut // stdout is the diff alone, here empty
+		}
 		fmt.Fprintf(out, "Nothing to change: errutil (%s) is present and everything gowire can wire is wired.\n", dir)
 		printManual(out, manual)
 		return exitDone, nil

@@ -178,6 +178,10 @@ func TestIsIdempotent(t *testing.T) {
 	if read(t, root, "cmd/api/main.go") != before {
 		t.Fatal("second run changed the file")
 	}
+	code, out, errOut = gowire(t, "-dest", root, "-no-component", "-dry-run")
+	if code != 0 || out != "" || !strings.Contains(errOut, "Nothing to change") {
+		t.Fatalf("dry run with nothing to do (exit %d): stdout %q, stderr %q", code, out, errOut)
+	}
 }
 
 func TestDryRunPrintsADiffGitApplies(t *testing.T) {
