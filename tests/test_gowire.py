@@ -542,6 +542,12 @@ def test_wires_the_shape(wired: Wired) -> None:
         assert line in (wired.repo / name).read_text(), (wired.repo / name).read_text()
     for name in wired.shape.unchanged:
         assert (wired.repo / name).read_text() == wired.original[name], name
+    # an adapter is rendered, and recorded for `copier update`, only for a framework go.mod requires
+    answers = (wired.repo / ANSWERS).read_text()
+    for adapter in ("gin", "echo", "grpc"):
+        wanted = wired.shape.name == adapter
+        assert (wired.repo / wired.shape.errutil_dir / f"{adapter}.go").is_file() == wanted
+        assert f"go_{adapter}: {'true' if wanted else 'false'}" in answers, answers
     if wired.shape.manual:
         assert "Not wired (do this by hand):" in out and wired.shape.manual in out, out
     else:
@@ -624,7 +630,11 @@ def test_check_passes_after_and_a_second_run_changes_nothing(wired: Wired) -> No
     check = inject(wired.repo, "--check")
     if wired.shape.manual:
         assert check.returncode == 1, check.stdout
-        assert wired.shape.manual in check.stdout
+        # the same step, at its line in the file as it is now
+        name, _, what = wired.shape.manual.partition(":")
+        lines = (wired.repo / name).read_text().splitlines()
+        line = next(n for n, text in enumerate(lines, 1) if text == "\tdefer func() {")
+        assert f"{name}:{line}:{what.partition(':')[2]}" in check.stdout, check.stdout
     else:
         assert check.returncode == 0, check.stdout + check.stderr
     again = inject(wired.repo)
