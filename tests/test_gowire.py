@@ -796,3 +796,17 @@ def test_a_rendered_go_service_checks_as_wired(tmp_path: Path) -> None:
     check = inject(service, "--check")
     assert check.returncode == 0, check.stdout + check.stderr
     assert "which returns errutil.Middleware(...)" in check.stdout
+
+
+def test_make_passes_package_and_logger_to_gowire(tmp_path: Path) -> None:
+    repo = _legacy_repo(tmp_path / "legacy")
+    dest = f"DEST={repo}"
+    dry = run(
+        ["make", "setup-panic-handler", dest, "DRY_RUN=1", "PACKAGE=internal/platform/errutil"],
+        REPO,
+    )
+    assert "+++ b/internal/platform/errutil/slog.go" in dry.stdout, dry.stdout
+    assert '+\t"example.com/legacy/internal/platform/errutil"' in dry.stdout
+    refused = run(["make", "setup-panic-handler", dest, "LOGGER=zap"], REPO, check=False)
+    assert refused.returncode != 0 and "go.mod does not require go.uber.org/zap" in refused.stderr
+    assert git_status(repo) == ""
