@@ -398,9 +398,13 @@ func (c *fileCtx) wireGRPC(call *ast.CallExpr, grpcName string) {
 			"add "+grpcName+".ChainUnaryInterceptor("+c.errName+".UnaryServerInterceptor()), "+grpcName+".ChainStreamInterceptor("+c.errName+".StreamServerInterceptor()) to them")
 		return
 	}
-	opts := grpcName + ".ChainUnaryInterceptor(" + c.errName + ".UnaryServerInterceptor()), " +
-		grpcName + ".ChainStreamInterceptor(" + c.errName + ".StreamServerInterceptor())"
-	if len(call.Args) > 0 {
+	unary := grpcName + ".ChainUnaryInterceptor(" + c.errName + ".UnaryServerInterceptor())"
+	stream := grpcName + ".ChainStreamInterceptor(" + c.errName + ".StreamServerInterceptor())"
+	opts := unary + ", " + stream
+	switch {
+	case len(call.Args) > 0 && c.line(call.Lparen) != c.line(call.Args[0].Pos()):
+		opts = "\n" + unary + ",\n" + stream + "," // one option a line, as the others
+	case len(call.Args) > 0:
 		opts += ", "
 	}
 	c.edits = append(c.edits, insert(c.tf.Offset(call.Lparen)+1, opts))

@@ -197,6 +197,30 @@ func Serve(addr string) error {
 	return http.ListenAndServe(addr, r)
 }
 `},
+		{"grpc, one option a line", `package api
+
+import "google.golang.org/grpc"
+
+func Server(o grpc.ServerOption) *grpc.Server {
+	return grpc.NewServer(
+		o, // auth
+	)
+}
+`, `package api
+
+import (
+	"example.com/svc/pkg/errutil"
+	"google.golang.org/grpc"
+)
+
+func Server(o grpc.ServerOption) *grpc.Server {
+	return grpc.NewServer(
+		grpc.ChainUnaryInterceptor(errutil.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(errutil.StreamServerInterceptor()),
+		o, // auth
+	)
+}
+`},
 		{"gin.Default", `package main
 
 import "github.com/gin-gonic/gin"
