@@ -26,8 +26,8 @@ var (
 // net/http's package-level serve functions.
 var handlerArg = map[string]int{"ListenAndServe": 1, "ListenAndServeTLS": 3, "Serve": 1, "ServeTLS": 3}
 
-// pkgCall returns call's function name when call is pkg.Name(...) with pkg
-// the file's name for the package (not a local variable of that name).
+// pkgSel returns the selected name when e is pkg.Name, with pkg the file's
+// name for the package (not a local variable of that name).
 func pkgSel(e ast.Expr, pkg string) (string, bool) {
 	sel, ok := e.(*ast.SelectorExpr)
 	if !ok || pkg == "" {
@@ -40,6 +40,13 @@ func pkgSel(e ast.Expr, pkg string) (string, bool) {
 	return sel.Sel.Name, true
 }
 
+// isSel reports whether e is pkg.name.
+func isSel(e ast.Expr, pkg, name string) bool {
+	got, ok := pkgSel(e, pkg)
+	return ok && got == name
+}
+
+// pkgCall returns the call and its function's name when e is pkg.Name(...).
 func pkgCall(e ast.Expr, pkg string) (*ast.CallExpr, string, bool) {
 	call, ok := e.(*ast.CallExpr)
 	if !ok {
@@ -96,7 +103,7 @@ func (c *fileCtx) planServers() {
 
 	// Recovery middleware the frameworks bring: replaced by errutil's, which
 	// would otherwise never see a panic.
-	replacedChiMW, replacedEchoMW := 0, 0
+	replacedChiMW, replacedGin, replacedEchoMW := 0, 0, 0
 	ginRecovery, echoRecover := c.uses("GinRecovery"), c.uses("EchoRecover")
 	ast.Inspect(c.f, func(n ast.Node) bool {
 		switch n := n.(type) {
@@ -112,6 +119,7 @@ func (c *fileCtx) planServers() {
 				case "Recovery":
 					c.replace(n, c.errName+".GinRecovery()")
 					c.change("gin.Recovery() replaced by "+c.errName+".GinRecovery()", n)
+					replacedGin++
 					ginRecovery = true
 				case "RecoveryWithWriter", "CustomRecovery", "CustomRecoveryWithWriter":
 					c.manual(n, "gin."+name+"(...) recovers panics before errutil", "replace it with "+c.errName+".GinRecovery()")
@@ -157,7 +165,7 @@ func (c *fileCtx) planServers() {
 			return true
 		}
 		x := id.Name
-		if name, ok := pkgSel(call.Fun, chiName); ok && name == "NewRouter" || func() bool { name, ok := pkgSel(call.Fun, gorilla); return ok && name == "NewRouter" }() {
+		if isSel(call.Fun, chiName, "NewRouter") || isSel(call.Fun, gorilla, "NewRouter") {
 			seen[call] = true
 			covered[c.scoped(as.Pos(), x)] = true
 			switch {
@@ -178,8 +186,9 @@ func (c *fileCtx) planServers() {
 				c.replace(call.Fun.(*ast.SelectorExpr).Sel, "New")
 				c.after(as, x+".Use("+ginName+".Logger(), "+c.errName+".GinRecovery())")
 				c.change("gin.Default() is gin.New() with gin.Logger() and "+c.errName+".GinRecovery() (in place of gin.Recovery())", as)
-			case ginRecovery:
+			case ginRecovery && replacedGin == 0:
 				c.done("gin recovery by "+c.errName+".GinRecovery()", as)
+			case ginRecovery:
 			default:
 				c.after(as, x+".Use("+c.errName+".GinRecovery())")
 				c.change(x+".Use("+c.errName+".GinRecovery()) after the engine is made", as)
