@@ -99,14 +99,14 @@ func wire(opts options, out, errOut io.Writer) (int, error) {
 		}
 	}
 	addComponent := !present && !opts.noComponent
+
+	if opts.check {
+		return check(out, root, dir, present || opts.noComponent, plans, changed, manual), nil
+	}
 	if present && !opts.noComponent {
 		if err := adaptersPresent(root, dir, changed); err != nil {
 			return exitRefused, err
 		}
-	}
-
-	if opts.check {
-		return check(out, root, dir, present || opts.noComponent, plans, changed, manual), nil
 	}
 	if !addComponent && len(changed) == 0 {
 		if opts.dryRun {

@@ -354,4 +354,7 @@ func TestAMissingAdapterIsAskedFor(t *testing.T) {
 	if read(t, root, "cmd/x/main.go") != files["cmd/x/main.go"] {
 		t.Fatal("changed")
 	}
+	if code, out, errOut := gowire(t, "-dest", root, "-check"); code != 1 || !strings.Contains(out, "NOT WIRED  cmd/x/main.go: gin.Default()") {
+		t.Fatalf("-check: exit %d:\n%s%s", code, out, errOut)
+	}
 }
