@@ -20,8 +20,9 @@ import (
 // one (a 200 with a valid Content-Length). So after the report the
 // middleware panics with http.ErrAbortHandler: net/http closes the
 // connection (HTTP/2 resets the stream) without logging, and the client sees
-// a failed transfer. A request that asked for a protocol upgrade gets no 500
-// either; a hijacked connection belongs to the handler and is left alone.
+// a failed transfer (also when the request had asked for a protocol upgrade
+// the handler did not make). A request that asked for an upgrade gets no 500;
+// a hijacked connection belongs to the handler and is left alone.
 func Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		rw := &trackingWriter{ResponseWriter: w}
@@ -40,11 +41,14 @@ func Middleware(next http.Handler) http.Handler {
 			r := report(v, OriginHTTP, func(r *Report) {
 				r.HTTP = &HTTPInfo{Method: req.Method, Path: req.URL.Path, Status: status}
 			}, true)
-			if rw.hijacked || isUpgrade(req) {
-				return
+			if rw.hijacked {
+				return // the connection is the handler's
 			}
 			if rw.status != 0 {
 				panic(http.ErrAbortHandler) // after the report: the client must not take a cut body for a whole one
+			}
+			if isUpgrade(req) {
+				return
 			}
 			id := "unknown"
 			if r != nil {
