@@ -812,3 +812,18 @@ def test_make_passes_package_and_logger_to_gowire(tmp_path: Path) -> None:
     refused = run(["make", "setup-panic-handler", dest, "LOGGER=zap"], REPO, check=False)
     assert refused.returncode != 0 and "go.mod does not require go.uber.org/zap" in refused.stderr
     assert git_status(repo) == ""
+
+
+def test_make_passes_logger_as_text_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    """LOGGER= reaches the injector through the environment, as DEST and PACKAGE do: never run
+    by the shell, and checked against the three adapters."""
+    repo = _legacy_repo(tmp_path / "legacy")
+    ran = tmp_path / "ran"
+    refused = run(
+        ["make", "setup-panic-handler", f"DEST={repo}", f"LOGGER=zap`touch {ran}`"],
+        REPO,
+        check=False,
+    )
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "choose one of slog, zap, logrus" in refused.stderr
+    assert not ran.exists() and git_status(repo) == ""
