@@ -54,16 +54,17 @@ docs: setup ## build the documentation site (strict)
 	NO_MKDOCS_2_WARNING=1 $(RUN) mkdocs build --strict
 
 # Only the setup-panic-handler target reads these: see `python -m shortstack.inject --help`.
-# DEST and PACKAGE reach the tool through the environment, as raw text ($(value ...)): a path
-# holding `$`, a quote or a backtick is neither expanded by make nor run by the shell.
+# DEST, PACKAGE and LOGGER reach the tool through the environment, as raw text ($(value ...)):
+# a path holding `$`, a quote or a backtick is neither expanded by make nor run by the shell.
 SETUP_PANIC_HANDLER_FLAGS = $(if $(filter-out 0,$(DRY_RUN)),--dry-run) \
 	$(if $(filter-out 0,$(FORCE)),--force) $(if $(filter-out 0,$(CHECK)),--check)
 setup-panic-handler: export SHORTSTACK_DEST := $(value DEST)
 setup-panic-handler: export SHORTSTACK_PACKAGE := $(value PACKAGE)
+setup-panic-handler: export SHORTSTACK_LOGGER := $(value LOGGER)
 
 # Syncs quietly itself (not through `setup`), so DRY_RUN=1 prints the diff and nothing else.
-setup-panic-handler: $(UV) ## add errutil to a repo: DEST=../repo [DRY_RUN=1] [FORCE=1] [PACKAGE=name] [CHECK=1]
-	$(if $(value DEST),,@echo "usage: make setup-panic-handler DEST=../their-repo [DRY_RUN=1] [FORCE=1] [PACKAGE=name] [CHECK=1]" >&2; exit 2)
+setup-panic-handler: $(UV) ## add errutil to a repo: DEST=../repo [DRY_RUN=1] [FORCE=1] [PACKAGE=name] [CHECK=1] [LOGGER=zap]
+	$(if $(value DEST),,@echo "usage: make setup-panic-handler DEST=../their-repo [DRY_RUN=1] [FORCE=1] [PACKAGE=name] [CHECK=1] [LOGGER=slog|zap|logrus]" >&2; exit 2)
 	@$(UV) sync --quiet
 	@$(RUN) python -m shortstack.inject $(SETUP_PANIC_HANDLER_FLAGS)
 

@@ -1,37 +1,50 @@
-// Command gowire wires shortstack's errutil into an existing Go module: it
-// adds the errutil package (copier's errutil-go component) and inserts
+// Command gowire wires shortstack's errutil into an existing Go module. It
+// adds the errutil package (copier's errutil-go component, with the adapters
+// for the logger and the frameworks go.mod requires) and rewrites, through
+// go/ast, what the packages `go build ./...` builds start and serve:
 //
-//	defer errutil.Recover()
+//   - func main: `defer errutil.Recover()` first (a main that defers its own
+//     recover() is listed instead: errutil's would be dead);
+//   - http.ListenAndServe/ListenAndServeTLS/Serve/ServeTLS and http.Server
+//     handlers: wrapped in errutil.Middleware (nil, or no Handler, is
+//     errutil.Middleware(http.DefaultServeMux));
+//   - chi and gorilla/mux routers: r.Use(errutil.Middleware) right after
+//     they are made (chi's middleware.Recoverer is replaced);
+//   - gin: gin.Recovery() and gin.Default()'s recovery become
+//     errutil.GinRecovery(); echo: middleware.Recover() becomes
+//     errutil.EchoRecover() (and an echo.New() without it gets it);
+//   - grpc.NewServer: errutil's unary and stream interceptors first.
 //
-// as the first statement of every func main, with the import. The rewrite
-// goes through go/ast and go/format, keeps comments (a file whose comments
-// would move is left alone and reported), and is idempotent: a main that
-// already defers errutil's Recover is not touched.
+// What it cannot wire safely is listed with the file, the line and what to
+// add. Comments stay where they are, the import goes where goimports puts
+// it, and a second run changes nothing. The whole plan is checked first and
+// the result built in a scratch copy: the tree is changed entirely or not at
+// all.
 //
 // Usage, from the shortstack checkout (the Python CLI behind
 // `make setup-panic-handler DEST=...` runs exactly this when DEST has a go.mod):
 //
-//	go run . -dest DIR [-dry-run] [-force]        (in gowire/)
-//	go -C gowire run . -dest DIR [-dry-run] [-force]  (from the repository root)
+//	go -C gowire run . -dest DIR [-dry-run | -check] [-force]
 //
 // Flags:
 //
 //	-dest DIR         the module to wire (its go.mod must be in DIR); relative to the working directory
-//	-dry-run          print what would change; write nothing, run nothing
+//	-dry-run          print the unified diff (`git apply` takes it); write nothing
+//	-check            say what is wired; exit 1 when anything is not
 //	-force            proceed although DIR is not a git work tree or has uncommitted changes
 //	-errutil-dir D    where errutil goes inside the module (default pkg/errutil, or the
 //	                  value recorded in .copier-answers.errutil-go.yml)
-//	-logger L         errutil's logger adapter: slog (default), zap or logrus
+//	-logger L         errutil's logger adapter: slog, zap or logrus (default: from go.mod)
 //	-template DIR     the shortstack checkout (default: found from the working directory)
 //	-copier CMD       the copier command (default: copier, else python3 -m copier)
-//	-no-component     only rewrite the mains (errutil is added some other way)
-//	-verify=false     skip `go build ./...` after the change
+//	-no-component     only rewrite the code (errutil is added some other way)
+//	-verify=false     skip building the result in a scratch copy first
 //
 // It refuses, changing nothing, when DIR is not a clean git work tree (so the
 // change can be reviewed with git diff) unless -force, when the module's go
-// directive is older than 1.22 (errutil needs it), or when a main cannot take
-// the import under the name errutil. Exit codes: 0 done (or nothing to do),
-// 1 refused or failed, 2 bad usage.
+// directive is older than 1.22 (errutil needs it), or when the change would
+// not build. Exit codes, as the Python injector's: 0 done (or nothing to
+// do), 1 -check found something unwired, 2 refused (nothing changed) or bad usage.
 package main
 
 import (
@@ -50,10 +63,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var opts options
 	fs.StringVar(&opts.dest, "dest", "", "the Go module to wire (directory with go.mod)")
-	fs.BoolVar(&opts.dryRun, "dry-run", false, "print what would change, write nothing")
+	fs.BoolVar(&opts.dryRun, "dry-run", false, "print the diff, write nothing")
+	fs.BoolVar(&opts.check, "check", false, "say what is wired; exit 1 when anything is not")
 	fs.BoolVar(&opts.force, "force", false, "proceed on a dirty or non-git tree")
 	fs.StringVar(&opts.errutilDir, "errutil-dir", "", "errutil's folder inside the module (default pkg/errutil)")
-	fs.StringVar(&opts.logger, "logger", "", "errutil's logger adapter: slog (default), zap or logrus")
+	fs.StringVar(&opts.logger, "logger", "", "errutil's logger adapter: slog, zap or logrus (default: the one go.mod requires)")
 	fs.StringVar(&opts.template, "template", "", "the shortstack checkout (default: found from the working directory)")
 	fs.StringVar(&opts.copier, "copier", "", "the copier command (default: copier, else python3 -m copier)")
 	fs.BoolVar(&opts.noComponent, "no-component", false, "only rewrite the mains")
@@ -62,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if opts.dest == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: gowire -dest DIR [-dry-run] [-force] [-errutil-dir pkg/errutil]")
+		fmt.Fprintln(stderr, "usage: gowire -dest DIR [-dry-run | -check] [-force] [-errutil-dir pkg/errutil] [-logger slog|zap|logrus]")
 		return 2
 	}
 	switch opts.logger {
@@ -71,9 +85,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gowire: -logger %q: want slog, zap or logrus\n", opts.logger)
 		return 2
 	}
-	if err := wire(opts, stdout); err != nil {
+	code, err := wire(opts, stdout, stderr)
+	if err != nil {
 		fmt.Fprintln(stderr, "gowire:", err)
-		return 1
 	}
-	return 0
+	return code
 }

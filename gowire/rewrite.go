@@ -8,7 +8,6 @@ import (
 	"go/format"
 	"go/parser"
 	"go/token"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -17,45 +16,57 @@ import (
 	"strings"
 )
 
-// declaresMain reports whether a Go file is in package main (reading only
-// the package clause).
-func declaresMain(file string) (bool, error) {
-	f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.PackageClauseOnly)
-	if err != nil {
-		return false, fmt.Errorf("%s: %w", file, err)
-	}
-	return f.Name.Name == "main", nil
-}
-
-// filePlan is one file's rewrite: old and new source, and what changed.
+// filePlan is one file's rewrite: old and new source, what changed, what
+// was already wired, and what must be added by hand.
 type filePlan struct {
 	rel      string
 	old, new []byte
 	mode     os.FileMode
 	changes  []string
-	status   string // "wired", "already wired" or "no func main"
+	already  []string
+	manual   []manualStep
+
+	servesDefaultMux bool // a server here serves http.DefaultServeMux (wrapped)
+	registersDefault int  // line of an http.Handle/HandleFunc on DefaultServeMux (0: none)
+}
+
+// manualStep is a place gowire found but cannot wire safely: the exact
+// line to add, and why.
+type manualStep struct {
+	rel    string
+	line   int
+	what   string
+	action string
+}
+
+func (m manualStep) String() string {
+	return fmt.Sprintf("%s:%d: %s: %s", m.rel, m.line, m.what, m.action)
 }
 
 func (p *filePlan) changed() bool { return !bytes.Equal(p.old, p.new) }
 
-func (p *filePlan) describe(out io.Writer, dryRun bool) {
-	switch {
-	case !p.changed():
-		fmt.Fprintf(out, "unchanged  %s (%s)\n", p.rel, p.status)
-	case dryRun:
-		for _, c := range p.changes {
-			fmt.Fprintf(out, "would wire %s: %s\n", p.rel, c)
-		}
-	default:
-		for _, c := range p.changes {
-			fmt.Fprintf(out, "wired      %s: %s\n", p.rel, c)
-		}
-	}
+// fileCtx is the state of one file's planning.
+type fileCtx struct {
+	plan    *filePlan
+	src     []byte
+	fset    *token.FileSet
+	tf      *token.File
+	f       *ast.File
+	imports map[string]string // import path -> the name the file uses for it
+	errName string            // errutil's name in the file
+	errPath string
+	edits   []edit
+
+	wrapping map[string]bool // functions that return errutil.Middleware(...)
 }
 
-// planFile parses one package-main file and, when its func main does not
-// defer errutil.Recover() yet, adds the import and the statement.
-func planFile(root, rel, importPath string) (*filePlan, error) {
+// planFile parses one Go file and plans every rewrite it needs: errutil's
+// Recover first in func main, the handlers of servers it starts, and the
+// recovery middleware of the frameworks it uses.
+//
+// wrapping names the module's functions that return errutil.Middleware(...):
+// a server whose handler is a call to one is wired already.
+func planFile(root, rel, importPath string, wrapping map[string]bool) (*filePlan, error) {
 	full := filepath.Join(root, filepath.FromSlash(rel))
 	src, err := os.ReadFile(full)
 	if err != nil {
@@ -71,31 +82,33 @@ func planFile(root, rel, importPath string) (*filePlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	mainFn := findMainFunc(f)
-	if mainFn == nil {
-		p.status = "no func main"
-		return p, nil
+	c := &fileCtx{plan: p, src: src, fset: fset, tf: fset.File(f.Pos()), f: f, errPath: importPath, imports: localNames(f), wrapping: wrapping}
+	name, imported, nameErr := importName(f, importPath)
+	c.errName = name
+	if nameErr != nil {
+		c.errName = "errutil" // only to recognise nothing; a needed change is refused below
 	}
-	name, imported, err := importName(f, importPath)
-	if err != nil {
-		return nil, err
-	}
-	if imported && defersRecover(mainFn, name) {
-		p.status = "already wired"
-		return p, nil
-	}
-	tf := fset.File(f.Pos())
-	var edits []edit
-	if !imported {
-		first, second := importEdit(tf, src, f, importPath)
-		edits = append(edits, first, second)
-		p.changes = append(p.changes, "import "+strconv.Quote(importPath))
-	}
-	edits = append(edits, deferEdit(tf, src, mainFn, name))
-	p.changes = append(p.changes, "defer "+name+".Recover() first in func main")
 
-	// format.Source indents the new lines and sorts the import block as gofmt does.
-	out, err := format.Source(apply(src, edits))
+	if f.Name.Name == "main" {
+		c.planMain()
+	}
+	c.planServers()
+	if len(c.edits) == 0 {
+		return p, nil
+	}
+	if nameErr != nil {
+		return nil, nameErr
+	}
+	if !imported {
+		spec := strconv.Quote(importPath)
+		if name != path.Base(importPath) {
+			spec = name + " " + spec
+		}
+		c.edits = append(c.edits, importEdits(c.tf, src, f, spec)...)
+		p.changes = append([]string{"import " + strconv.Quote(importPath)}, p.changes...)
+	}
+	// format.Source indents the new lines and sorts each import group as gofmt does.
+	out, err := format.Source(apply(src, c.edits))
 	if err != nil {
 		return nil, fmt.Errorf("formatting the rewrite: %w", err)
 	}
@@ -103,8 +116,39 @@ func planFile(root, rel, importPath string) (*filePlan, error) {
 		return nil, err
 	}
 	p.new = out
-	p.status = "wired"
 	return p, nil
+}
+
+func (c *fileCtx) line(pos token.Pos) int { return c.fset.Position(pos).Line }
+
+func (c *fileCtx) text(n ast.Node) string {
+	return string(c.src[c.tf.Offset(n.Pos()):c.tf.Offset(n.End())])
+}
+
+func (c *fileCtx) manual(n ast.Node, what, action string) {
+	c.plan.manual = append(c.plan.manual, manualStep{rel: c.plan.rel, line: c.line(n.Pos()), what: what, action: action})
+}
+
+// planMain makes `defer errutil.Recover()` main's first statement, unless
+// it is there, or main defers a recover() of its own: defers run last in,
+// first out, so errutil's would never see the panic. That one is left to
+// the user.
+func (c *fileCtx) planMain() {
+	fn := findMainFunc(c.f)
+	if fn == nil {
+		return
+	}
+	if defersRecover(fn, c.errName) {
+		c.plan.already = append(c.plan.already, "defer "+c.errName+".Recover() in func main")
+		return
+	}
+	if own := ownRecover(c.f, fn); own != nil {
+		c.manual(own, "func main defers its own recover(), which would make a deferred errutil.Recover() dead",
+			"report from it instead (errutil.Recover() as that deferred function, or drop it and add `defer errutil.Recover()` first in main)")
+		return
+	}
+	c.edits = append(c.edits, deferEdit(c.tf, c.src, fn, c.errName))
+	c.plan.changes = append(c.plan.changes, "defer "+c.errName+".Recover() first in func main")
 }
 
 func findMainFunc(f *ast.File) *ast.FuncDecl {
@@ -116,32 +160,116 @@ func findMainFunc(f *ast.File) *ast.FuncDecl {
 	return nil
 }
 
-// importName is the name errutil is (or will be) known by in the file.
-func importName(f *ast.File, importPath string) (name string, imported bool, err error) {
-	want := path.Base(importPath)
+// ownRecover finds a top-level `defer` in main whose function calls the
+// builtin recover(): a function literal, or a function of the same file.
+func ownRecover(f *ast.File, fn *ast.FuncDecl) ast.Node {
+	funcs := map[string]*ast.FuncDecl{}
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Body != nil {
+			funcs[fd.Name.Name] = fd
+		}
+	}
+	for _, stmt := range fn.Body.List {
+		d, ok := stmt.(*ast.DeferStmt)
+		if !ok {
+			continue
+		}
+		var body ast.Node
+		switch fun := d.Call.Fun.(type) {
+		case *ast.FuncLit:
+			body = fun.Body
+		case *ast.Ident:
+			if fd := funcs[fun.Name]; fd != nil {
+				body = fd.Body
+			}
+		}
+		if body != nil && callsRecover(body) {
+			return d
+		}
+	}
+	return nil
+}
+
+func callsRecover(n ast.Node) bool {
+	found := false
+	ast.Inspect(n, func(n ast.Node) bool {
+		if call, ok := n.(*ast.CallExpr); ok {
+			if id, ok := call.Fun.(*ast.Ident); ok && id.Name == "recover" && id.Obj == nil && len(call.Args) == 0 {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// localNames maps each import path to the name the file knows it by.
+func localNames(f *ast.File) map[string]string {
+	names := map[string]string{}
 	for _, spec := range f.Imports {
 		p, _ := strconv.Unquote(spec.Path.Value)
-		local := path.Base(p)
+		name := defaultName(p)
 		if spec.Name != nil {
-			local = spec.Name.Name
+			name = spec.Name.Name
 		}
-		if p == importPath {
+		names[p] = name
+	}
+	return names
+}
+
+// defaultName is a package's name when imported without one: the last
+// path element, without a major-version suffix.
+func defaultName(p string) string {
+	base := path.Base(p)
+	if strings.HasPrefix(base, "v") && len(base) > 1 && strings.Trim(base[1:], "0123456789") == "" {
+		base = path.Base(path.Dir(p))
+	}
+	return base
+}
+
+// importName is the name errutil is (or will be) known by in the file:
+// errutil, or shortstack when the file has an errutil of its own.
+func importName(f *ast.File, importPath string) (name string, imported bool, err error) {
+	for _, spec := range f.Imports {
+		if p, _ := strconv.Unquote(spec.Path.Value); p == importPath {
+			local := path.Base(importPath)
+			if spec.Name != nil {
+				local = spec.Name.Name
+			}
 			if local == "_" || local == "." {
 				return "", false, fmt.Errorf("imports %s as %q; import it by name to wire it", importPath, local)
 			}
 			return local, true, nil
 		}
-		if local == want {
-			return "", false, fmt.Errorf("already imports %s as %q: errutil would clash with it", p, want)
-		}
 	}
-	for _, d := range f.Decls {
-		if declares(d, want) {
-			return "", false, fmt.Errorf("declares %q at top level: errutil's import would clash with it", want)
+	var clashes []string
+	for _, want := range []string{path.Base(importPath), aliasName} {
+		clash := ""
+		for _, spec := range f.Imports {
+			p, _ := strconv.Unquote(spec.Path.Value)
+			local := defaultName(p)
+			if spec.Name != nil {
+				local = spec.Name.Name
+			}
+			if local == want {
+				clash = fmt.Sprintf("imports %s as %q", p, want)
+			}
 		}
+		for _, d := range f.Decls {
+			if clash == "" && declares(d, want) {
+				clash = fmt.Sprintf("declares %q at top level", want)
+			}
+		}
+		if clash == "" {
+			return want, false, nil
+		}
+		clashes = append(clashes, clash)
 	}
-	return want, false, nil
+	return "", false, fmt.Errorf("%s: errutil's import would clash with them", strings.Join(clashes, " and "))
 }
+
+// aliasName is errutil's name in a file that already uses the name errutil.
+const aliasName = "shortstack"
 
 func declares(d ast.Decl, name string) bool {
 	switch d := d.(type) {
@@ -185,21 +313,22 @@ func defersRecover(fn *ast.FuncDecl, name string) bool {
 	return false
 }
 
-// edit inserts text at a byte offset of the original source.
+// edit replaces the bytes [at, end) of the original source with text (an
+// insertion when end == at).
 type edit struct {
-	at   int
-	text string
+	at, end int
+	text    string
 }
 
-// apply makes the insertions, last first so earlier offsets stay valid.
+func insert(at int, text string) edit { return edit{at: at, end: at, text: text} }
+
+// apply makes the edits, last first so earlier offsets stay valid.
 func apply(src []byte, edits []edit) []byte {
-	sort.Slice(edits, func(i, j int) bool { return edits[i].at > edits[j].at })
+	sorted := append([]edit(nil), edits...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].at > sorted[j].at })
 	out := append([]byte(nil), src...)
-	for _, e := range edits {
-		if e.at < 0 {
-			continue // no edit
-		}
-		out = append(out[:e.at], append([]byte(e.text), out[e.at:]...)...)
+	for _, e := range sorted {
+		out = append(out[:e.at], append([]byte(e.text), out[e.end:]...)...)
 	}
 	return out
 }
@@ -208,30 +337,49 @@ func apply(src []byte, edits []edit) []byte {
 // new lines go where no comment is attached (after the line a comment ends,
 // before a closing parenthesis), so every comment stays on its line.
 
-// importEdit adds the import: into the first import block, after a single
-// import line, or after the package clause.
-func importEdit(tf *token.File, src []byte, f *ast.File, importPath string) (edit, edit) {
-	quoted := strconv.Quote(importPath)
+// isStdlib tells the standard library's import paths (no dot in the first
+// element) from modules' paths, as goimports groups them.
+func isStdlib(p string) bool {
+	return !strings.Contains(strings.SplitN(p, "/", 2)[0], ".")
+}
+
+// importEdits adds the import where goimports would: after the last
+// module import of the first import block, else as a group of its own
+// after the standard library's.
+func importEdits(tf *token.File, src []byte, f *ast.File, quoted string) []edit {
 	for _, d := range f.Decls {
 		gd, ok := d.(*ast.GenDecl)
 		if !ok || gd.Tok != token.IMPORT {
 			continue
 		}
-		if gd.Lparen.IsValid() {
-			rp := tf.Offset(gd.Rparen)
-			if strings.TrimSpace(string(src[lineStart(src, rp):rp])) == "" {
-				return edit{at: lineStart(src, rp), text: "\t" + quoted + "\n"}, edit{at: -1}
+		var lastModule, last ast.Spec
+		for _, s := range gd.Specs {
+			last = s
+			if p, _ := strconv.Unquote(s.(*ast.ImportSpec).Path.Value); !isStdlib(p) {
+				lastModule = s
 			}
-			return edit{at: rp, text: "\n\t" + quoted + "\n"}, edit{at: -1}
+		}
+		if gd.Lparen.IsValid() {
+			if last == nil {
+				return []edit{insert(tf.Offset(gd.Lparen)+1, "\n\t"+quoted+"\n")}
+			}
+			if lastModule != nil {
+				return []edit{insert(lineEnd(src, tf.Offset(lastModule.End())), "\n\t"+quoted)}
+			}
+			return []edit{insert(lineEnd(src, tf.Offset(last.End())), "\n\n\t"+quoted)}
 		}
 		end := tf.Offset(gd.End())
 		if strings.TrimSpace(string(src[end:lineEnd(src, end)])) == "" {
-			// import "os"  ->  import ( "os" \n "errutil" )
-			return edit{at: tf.Offset(gd.Specs[0].Pos()), text: "("}, edit{at: end, text: "\n\t" + quoted + "\n)"}
+			// import "os"  ->  import ( "os" \n\n "errutil" )
+			sep := "\n\t"
+			if lastModule == nil {
+				sep = "\n\n\t"
+			}
+			return []edit{insert(tf.Offset(gd.Specs[0].Pos()), "(\n\t"), insert(end, sep+quoted+"\n)")}
 		}
-		return edit{at: lineEnd(src, end), text: "\nimport " + quoted}, edit{at: -1}
+		return []edit{insert(lineEnd(src, end), "\nimport "+quoted)}
 	}
-	return edit{at: lineEnd(src, tf.Offset(f.Name.End())), text: "\n\nimport " + quoted}, edit{at: -1}
+	return []edit{insert(lineEnd(src, tf.Offset(f.Name.End())), "\n\nimport "+quoted)}
 }
 
 // deferEdit makes `defer name.Recover()` main's first statement: on the
@@ -241,9 +389,9 @@ func deferEdit(tf *token.File, src []byte, fn *ast.FuncDecl, name string) edit {
 	lb := tf.Offset(fn.Body.Lbrace) + 1
 	rest := strings.TrimSpace(string(src[lb:lineEnd(src, lb)]))
 	if rest == "" || strings.HasPrefix(rest, "//") {
-		return edit{at: lineEnd(src, lb), text: "\n\t" + stmt}
+		return insert(lineEnd(src, lb), "\n\t"+stmt)
 	}
-	return edit{at: lb, text: "\n\t" + stmt + "\n"}
+	return insert(lb, "\n\t"+stmt+"\n")
 }
 
 func lineStart(src []byte, off int) int {
@@ -266,11 +414,11 @@ func sameComments(before, after []byte) error {
 	}
 	ca, cb := commentTexts(a), commentTexts(b)
 	if len(ca) != len(cb) {
-		return fmt.Errorf("the rewrite would lose comments (%d before, %d after); add `defer errutil.Recover()` by hand", len(ca), len(cb))
+		return fmt.Errorf("the rewrite would lose comments (%d before, %d after); wire this file by hand", len(ca), len(cb))
 	}
 	for i := range ca {
 		if ca[i] != cb[i] {
-			return fmt.Errorf("the rewrite would move the comment %q; add `defer errutil.Recover()` by hand", ca[i])
+			return fmt.Errorf("the rewrite would move the comment %q; wire this file by hand", ca[i])
 		}
 	}
 	return nil
@@ -284,4 +432,38 @@ func commentTexts(f *ast.File) []string {
 		}
 	}
 	return out
+}
+
+// wrappingFuncs names the functions and methods of the files that return
+// errutil.Middleware(...) (a server's handler built that way is wired).
+func wrappingFuncs(root string, files []string, importPath string) map[string]bool {
+	names := map[string]bool{}
+	for _, rel := range files {
+		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(root, filepath.FromSlash(rel)), nil, 0)
+		if err != nil {
+			continue
+		}
+		name, imported, err := importName(f, importPath)
+		if err != nil || !imported {
+			continue
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil {
+				continue
+			}
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				if _, ok := n.(*ast.FuncLit); ok {
+					return false
+				}
+				if ret, ok := n.(*ast.ReturnStmt); ok && len(ret.Results) == 1 {
+					if _, sel, ok := pkgCall(ret.Results[0], name); ok && sel == "Middleware" {
+						names[fd.Name.Name] = true
+					}
+				}
+				return true
+			})
+		}
+	}
+	return names
 }

@@ -20,6 +20,7 @@ import (
 type options struct {
 	dest        string
 	dryRun      bool
+	check       bool
 	force       bool
 	errutilDir  string
 	logger      string
@@ -29,43 +30,57 @@ type options struct {
 	verify      bool
 }
 
+// Exit codes, the same as the Python injector's.
+const (
+	exitDone    = 0 // done, or nothing to do
+	exitUnwired = 1 // -check found something unwired
+	exitRefused = 2 // refused or failed: nothing was changed
+)
+
 const answersFile = ".copier-answers.errutil-go.yml"
 
-// wire is the whole run: check, plan every file, then change.
-func wire(opts options, out io.Writer) error {
+// fallbackDir is where errutil goes when the module has a pkg/errutil of its own.
+const fallbackDir = "pkg/shortstack/errutil"
+
+// wire is the whole run: check, plan every file and the component, verify
+// the result builds in a scratch copy, then change the tree (or print the
+// diff, or the check). An error means nothing was changed.
+func wire(opts options, out, errOut io.Writer) (int, error) {
 	root, err := filepath.Abs(opts.dest)
 	if err != nil {
-		return err
+		return exitRefused, err
 	}
 	mod, err := readModule(root)
 	if err != nil {
-		return err
+		return exitRefused, err
 	}
-	if dep := loggerModules[opts.logger]; dep != "" && !mod.requires[dep] {
-		return fmt.Errorf("-logger %s: go.mod does not require %s; add it first (go get %s)", opts.logger, dep, dep)
+	logger := opts.logger
+	if logger == "" {
+		logger = detectLogger(mod)
 	}
-	dir, err := errutilDir(root, opts.errutilDir)
+	if dep := loggerModules[logger]; dep != "" && !mod.requires[dep] {
+		return exitRefused, fmt.Errorf("-logger %s: go.mod does not require %s; add it first (go get %s)", logger, dep, dep)
+	}
+	dir, present, err := chooseDir(root, opts, errOut)
 	if err != nil {
-		return err
+		return exitRefused, err
 	}
 	importPath := mod.path + "/" + dir
-	if !opts.dryRun && !opts.force {
+	if !opts.dryRun && !opts.check && !opts.force {
 		if err := checkClean(root); err != nil {
-			return err
+			return exitRefused, err
 		}
 	}
 
-	mains, err := findMains(root)
+	files, err := goFiles(root, dir)
 	if err != nil {
-		return err
-	}
-	if len(mains) == 0 {
-		return fmt.Errorf("no func main in %s: nothing to wire (errutil.Recover belongs in a command's main)", root)
+		return exitRefused, err
 	}
 	var plans []*filePlan
 	var problems []string
-	for _, rel := range mains {
-		p, err := planFile(root, rel, importPath)
+	wrapping := wrappingFuncs(root, files, importPath)
+	for _, rel := range files {
+		p, err := planFile(root, rel, importPath, wrapping)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", rel, err))
 			continue
@@ -73,50 +88,196 @@ func wire(opts options, out io.Writer) error {
 		plans = append(plans, p)
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("nothing was changed; these files need a hand:\n  %s", strings.Join(problems, "\n  "))
+		return exitRefused, fmt.Errorf("nothing was changed; these files need a hand:\n  %s", strings.Join(problems, "\n  "))
 	}
-
-	present := hasGoFiles(filepath.Join(root, filepath.FromSlash(dir)))
-	addComponent := !opts.noComponent && !present
-	if opts.dryRun {
-		if addComponent {
-			fmt.Fprintf(out, "would add  %s/ (errutil, copier component errutil-go, answers in %s)\n", dir, answersFile)
+	manual := moduleManual(plans, importPath)
+	var changed []*filePlan
+	for _, p := range plans {
+		manual = append(manual, p.manual...)
+		if p.changed() {
+			changed = append(changed, p)
 		}
-		for _, p := range plans {
-			p.describe(out, true)
-		}
-		return nil
 	}
+	addComponent := !present && !opts.noComponent
 
+	if opts.check {
+		return check(out, root, dir, present || opts.noComponent, plans, changed, manual), nil
+	}
+	if present && !opts.noComponent {
+		if err := adaptersPresent(root, dir, changed); err != nil {
+			return exitRefused, err
+		}
+	}
+	if !addComponent && len(changed) == 0 {
+		if opts.dryRun {
+			out = errOut // stdout is the diff alone, here empty
+		}
+		fmt.Fprintf(out, "Nothing to change: errutil (%s) is present and everything gowire can wire is wired.\n", dir)
+		printManual(out, manual)
+		return exitDone, nil
+	}
+	var component map[string][]byte
 	if addComponent {
-		if err := copyComponent(opts, root, mod.path, dir, out); err != nil {
-			return err
+		if component, err = renderComponent(opts, mod, dir, logger); err != nil {
+			return exitRefused, err
 		}
-	} else if present {
+		var clashes []string
+		for rel := range component {
+			if _, err := os.Lstat(filepath.Join(root, filepath.FromSlash(rel))); err == nil {
+				clashes = append(clashes, rel)
+			}
+		}
+		if len(clashes) > 0 {
+			sort.Strings(clashes)
+			return exitRefused, fmt.Errorf("these files already exist and would be overwritten: %s. Nothing was changed", strings.Join(clashes, ", "))
+		}
+	}
+	if opts.verify {
+		if err := verify(root, component, changed); err != nil {
+			return exitRefused, err
+		}
+	}
+
+	if opts.dryRun {
+		for _, rel := range sortedKeys(component) {
+			fmt.Fprint(out, unifiedDiff(rel, nil, component[rel], true))
+		}
+		for _, p := range changed {
+			fmt.Fprint(out, unifiedDiff(p.rel, p.old, p.new, false))
+		}
+		// stdout is the diff alone (for `git apply`); what it means goes to stderr
+		if addComponent {
+			fmt.Fprintf(errOut, "would add  %s/ (errutil, copier component errutil-go, answers in %s)\n", dir, answersFile)
+		}
+		describe(errOut, changed, "would wire")
+		printManual(errOut, manual)
+		return exitDone, nil
+	}
+
+	for _, rel := range sortedKeys(component) {
+		target := filepath.Join(root, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return exitRefused, err
+		}
+		if err := os.WriteFile(target, component[rel], 0o644); err != nil {
+			return exitRefused, err
+		}
+	}
+	if addComponent {
+		fmt.Fprintf(out, "added      %s/ (errutil; answers in %s: `copier update -a %s` pulls later fixes)\n", dir, answersFile, answersFile)
+	} else {
 		fmt.Fprintf(out, "present    %s/ (errutil already there)\n", dir)
 	}
-	changed := 0
+	for _, p := range changed {
+		if err := os.WriteFile(filepath.Join(root, filepath.FromSlash(p.rel)), p.new, p.mode); err != nil {
+			return exitRefused, err
+		}
+	}
+	describe(out, changed, "wired     ")
+	if opts.verify {
+		fmt.Fprintln(out, "verified   go build ./... passes (checked in a scratch copy first)")
+	}
+	printManual(out, manual)
+	return exitDone, nil
+}
+
+func describe(out io.Writer, plans []*filePlan, verb string) {
 	for _, p := range plans {
-		if p.changed() {
-			if err := os.WriteFile(filepath.Join(root, filepath.FromSlash(p.rel)), p.new, p.mode); err != nil {
-				return err
+		for _, c := range p.changes {
+			fmt.Fprintf(out, "%s %s: %s\n", verb, p.rel, c)
+		}
+	}
+}
+
+func printManual(out io.Writer, manual []manualStep) {
+	if len(manual) == 0 {
+		return
+	}
+	fmt.Fprintln(out, "\nNot wired (do this by hand):")
+	for _, m := range manual {
+		fmt.Fprintf(out, "  %s\n", m)
+	}
+}
+
+// check prints what is wired and what is not; exit 1 when anything is not.
+func check(out io.Writer, root, dir string, present bool, plans, changed []*filePlan, manual []manualStep) int {
+	code := exitDone
+	if !present {
+		fmt.Fprintf(out, "errutil is not in %s: run `make setup-panic-handler DEST=%s` from a shortstack checkout.\n", root, root)
+		code = exitUnwired
+	}
+	for _, p := range plans {
+		for _, a := range p.already {
+			fmt.Fprintf(out, "wired      %s: %s\n", p.rel, a)
+		}
+	}
+	for _, p := range changed {
+		for _, c := range p.changes {
+			fmt.Fprintf(out, "NOT WIRED  %s: %s is missing\n", p.rel, c)
+		}
+		code = exitUnwired
+	}
+	printManual(out, manual)
+	if len(manual) > 0 {
+		code = exitUnwired
+	}
+	if code == exitDone {
+		fmt.Fprintf(out, "errutil (%s) is wired into everything gowire can see.\n", dir)
+	} else if len(changed) > 0 {
+		fmt.Fprintln(out, "\nRun `make setup-panic-handler` to wire it.")
+	}
+	return code
+}
+
+// adapterFiles are the framework adapters' files, their copier question
+// and a function the rewrite calls from each.
+var adapterFiles = []struct{ file, question, use string }{
+	{"gin.go", "go_gin", ".GinRecovery()"},
+	{"echo.go", "go_echo", ".EchoRecover()"},
+	{"grpc.go", "go_grpc", ".UnaryServerInterceptor()"},
+}
+
+// adaptersPresent refuses a rewrite that calls an adapter errutil was added
+// without (the framework came into go.mod later).
+func adaptersPresent(root, dir string, changed []*filePlan) error {
+	for _, a := range adapterFiles {
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(dir), a.file)); err == nil {
+			continue
+		}
+		for _, p := range changed {
+			if bytes.Contains(p.new, []byte(a.use)) && !bytes.Contains(p.old, []byte(a.use)) {
+				return fmt.Errorf("%s would call %s%s, but errutil was added without that adapter: run `copier update -a %s --data %s=true` first (or commit and re-add errutil). Nothing was changed", p.rel, path.Base(dir), a.use, answersFile, a.question)
 			}
-			changed++
 		}
-		p.describe(out, false)
-	}
-	if changed == 0 && !addComponent {
-		fmt.Fprintln(out, "Nothing to change: every func main already defers errutil.Recover().")
-	}
-	if opts.verify && (changed > 0 || addComponent) {
-		cmd := exec.Command("go", "build", "./...")
-		cmd.Dir = root
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("the change is written, but `go build ./...` fails in %s:\n%s", root, b)
-		}
-		fmt.Fprintln(out, "verified   go build ./... passes")
 	}
 	return nil
+}
+
+// moduleManual lists what only the whole module shows: handlers registered
+// on http.DefaultServeMux that no server found here serves.
+func moduleManual(plans []*filePlan, importPath string) []manualStep {
+	for _, p := range plans {
+		if p.servesDefaultMux {
+			return nil
+		}
+	}
+	for _, p := range plans {
+		if p.registersDefault > 0 {
+			return []manualStep{{rel: p.rel, line: p.registersDefault,
+				what:   "handlers are registered on http.DefaultServeMux, but no server here serves it",
+				action: "serve errutil.Middleware(http.DefaultServeMux) (import " + strconv.Quote(importPath) + ")"}}
+		}
+	}
+	return nil
+}
+
+func sortedKeys(m map[string][]byte) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 type module struct {
@@ -128,9 +289,24 @@ type module struct {
 // loggerModules are the modules errutil's logger adapters import.
 var loggerModules = map[string]string{"zap": "go.uber.org/zap", "logrus": "github.com/sirupsen/logrus"}
 
+// frameworkModules are the modules errutil's framework adapters import, by
+// the copier question that renders the adapter.
+var frameworkModules = map[string]string{"go_gin": pathGin, "go_echo": pathEcho, "go_grpc": pathGRPC}
+
+// detectLogger picks the adapter for the logger go.mod requires (slog, the
+// standard library's, when none).
+func detectLogger(m module) string {
+	for _, l := range []string{"zap", "logrus"} {
+		if m.requires[loggerModules[l]] {
+			return l
+		}
+	}
+	return "slog"
+}
+
 var goDirective = regexp.MustCompile(`^go\s+(\d+)\.(\d+)`)
 
-// readModule reads the module path and go directive from go.mod.
+// readModule reads the module path, go directive and requirements of go.mod.
 func readModule(root string) (module, error) {
 	f, err := os.Open(filepath.Join(root, "go.mod"))
 	if err != nil {
@@ -152,7 +328,7 @@ func readModule(root string) (module, error) {
 			major, _ := strconv.Atoi(g[1])
 			minor, _ := strconv.Atoi(g[2])
 			if major == 1 && minor < 22 {
-				return module{}, fmt.Errorf("go.mod says go %s: errutil needs go 1.22 or newer (run `go mod edit -go=1.22` first)", m.goVersion)
+				return module{}, fmt.Errorf("go.mod says go %s, and errutil needs go 1.22 or newer: run `go get go@1.22` in %s, commit, and run this again", m.goVersion, root)
 			}
 		}
 	}
@@ -164,24 +340,63 @@ func readModule(root string) (module, error) {
 
 var answersDir = regexp.MustCompile(`(?m)^errutil_dir:\s*['"]?([^'"\s]+)`)
 
-// errutilDir is the flag, else what an earlier run recorded, else pkg/errutil.
-func errutilDir(root, flagValue string) (string, error) {
-	dir := flagValue
-	if dir == "" {
-		if b, err := os.ReadFile(filepath.Join(root, answersFile)); err == nil {
-			if m := answersDir.FindSubmatch(b); m != nil {
-				dir = string(m[1])
-			}
+// chooseDir is where errutil is or goes, and whether it is there already:
+// the flag, else what an earlier run recorded, else pkg/errutil. A
+// pkg/errutil that is the repository's own (no answers file says it came
+// from here) is left alone: errutil goes to pkg/shortstack/errutil.
+func chooseDir(root string, opts options, errOut io.Writer) (string, bool, error) {
+	recorded := ""
+	if b, err := os.ReadFile(filepath.Join(root, answersFile)); err == nil {
+		if m := answersDir.FindSubmatch(b); m != nil {
+			recorded = string(m[1])
 		}
+	}
+	dir := opts.errutilDir
+	if dir == "" {
+		dir = recorded
 	}
 	if dir == "" {
 		dir = "pkg/errutil"
 	}
 	clean := path.Clean(filepath.ToSlash(dir))
 	if path.IsAbs(clean) || clean == "." || clean == ".." || strings.HasPrefix(clean, "../") {
-		return "", fmt.Errorf("-errutil-dir %q must be a folder inside the module", dir)
+		return "", false, fmt.Errorf("-errutil-dir %q must be a folder inside the module", dir)
 	}
-	return clean, nil
+	full := filepath.Join(root, filepath.FromSlash(clean))
+	if opts.noComponent {
+		return clean, true, nil
+	}
+	if recorded != "" && clean == recorded {
+		if !hasGoFiles(full) {
+			return "", false, fmt.Errorf("%s says errutil is in %s/, but it is not there: restore it (`copier recopy -a %s`) or remove %s to add errutil again. Nothing was changed", answersFile, clean, answersFile, answersFile)
+		}
+		return clean, true, nil
+	}
+	if isRenderedService(root, clean) {
+		return clean, true, nil
+	}
+	if !hasGoFiles(full) {
+		return clean, false, nil
+	}
+	if opts.errutilDir != "" {
+		return "", false, fmt.Errorf("%s/ holds a package of the repository's own: pass another -errutil-dir (PACKAGE=). Nothing was changed", clean)
+	}
+	if hasGoFiles(filepath.Join(root, filepath.FromSlash(fallbackDir))) {
+		return "", false, fmt.Errorf("%s/ and %s/ hold packages of the repository's own: pass -errutil-dir (PACKAGE=) with a free folder. Nothing was changed", clean, fallbackDir)
+	}
+	fmt.Fprintf(errOut, "%s/ is the repository's own package: errutil goes into %s/ instead.\n", clean, fallbackDir)
+	return fallbackDir, false, nil
+}
+
+// isRenderedService tells a service rendered from this template (its
+// errutil came with it) by its answers file and errutil's recover.go.
+func isRenderedService(root, dir string) bool {
+	b, err := os.ReadFile(filepath.Join(root, ".copier-answers.yml"))
+	if err != nil || !bytes.Contains(b, []byte("go_module:")) {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(root, filepath.FromSlash(dir), "recover.go"))
+	return err == nil
 }
 
 // checkClean refuses a directory that is not a git work tree or has
@@ -201,42 +416,47 @@ func checkClean(root string) error {
 	return nil
 }
 
-// findMains lists the module's non-test .go files that declare package main,
-// skipping vendor, testdata, hidden and _ folders and nested modules.
-func findMains(root string) ([]string, error) {
-	var mains []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+// goFiles lists the non-test Go files of the packages `go build ./...`
+// builds (so no build-ignored file, testdata/, _ or . folder, vendor/ or
+// nested module), without examples/ folders and errutil itself.
+func goFiles(root, errutilDir string) ([]string, error) {
+	cmd := exec.Command("go", "list", "-e", "-f", `{{.Dir}}{{range .GoFiles}}{{"\t"}}{{.}}{{end}}{{range .CgoFiles}}{{"\t"}}{{.}}{{end}}`, "./...")
+	cmd.Dir = root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("`go list ./...` fails in %s: %v\n%s", root, err, stderr.String())
+	}
+	var files []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		fields := strings.Split(line, "\t")
+		if len(fields) < 2 {
+			continue
+		}
+		rel, err := filepath.Rel(root, fields[0])
 		if err != nil {
-			return err
+			continue
 		}
-		name := d.Name()
-		if d.IsDir() {
-			if p == root {
-				return nil
-			}
-			if name == "vendor" || name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
-				return filepath.SkipDir
-			}
-			if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil {
-				return filepath.SkipDir // another module
-			}
-			return nil
+		rel = filepath.ToSlash(rel)
+		if rel == errutilDir || strings.HasPrefix(rel, errutilDir+"/") || slicesContains(strings.Split(rel, "/"), "examples") {
+			continue
 		}
-		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
-			return nil
+		for _, name := range fields[1:] {
+			files = append(files, path.Join(rel, name))
 		}
-		isMain, err := declaresMain(p)
-		if err != nil {
-			return err
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
 		}
-		if isMain {
-			rel, _ := filepath.Rel(root, p)
-			mains = append(mains, filepath.ToSlash(rel))
-		}
-		return nil
-	})
-	sort.Strings(mains)
-	return mains, err
+	}
+	return false
 }
 
 func hasGoFiles(dir string) bool {
@@ -252,33 +472,127 @@ func hasGoFiles(dir string) bool {
 	return false
 }
 
-// copyComponent renders copier's errutil-go component into the module.
-func copyComponent(opts options, root, modulePath, dir string, out io.Writer) error {
+// renderComponent renders copier's errutil-go component into a scratch
+// folder and returns its files (nothing is written into the module).
+func renderComponent(opts options, mod module, dir, logger string) (map[string][]byte, error) {
 	tmpl := opts.template
 	if tmpl == "" {
 		var err error
 		if tmpl, err = findTemplate(); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	scratch, err := os.MkdirTemp("", "errutil-go-component-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(scratch)
 	args := []string{"copy", "--defaults", "--quiet", "--answers-file", answersFile,
-		"--data", "go_module=" + modulePath, "--data", "errutil_dir=" + dir}
-	if opts.logger != "" {
-		args = append(args, "--data", "go_logger="+opts.logger)
+		"--data", "go_module=" + mod.path, "--data", "errutil_dir=" + dir, "--data", "go_logger=" + logger}
+	for question, dep := range frameworkModules {
+		args = append(args, "--data", fmt.Sprintf("%s=%t", question, mod.requires[dep]))
 	}
 	if _, err := os.Stat(filepath.Join(tmpl, ".git")); err == nil {
 		args = append(args, "--vcs-ref", "HEAD") // the checkout as it is, not its last tag
 	}
-	args = append(args, tmpl, root)
+	args = append(args, tmpl, scratch)
 	name, prefix := copierCommand(opts.copier)
 	cmd := exec.Command(name, append(prefix, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("copier could not add errutil (%s %s): %v\n%s", name, strings.Join(append(prefix, args...), " "), err, stderr.String())
+		return nil, fmt.Errorf("copier could not render errutil (%s %s): %v\n%s", name, strings.Join(append(prefix, args...), " "), err, stderr.String())
 	}
-	fmt.Fprintf(out, "added      %s/ (errutil; answers in %s: `copier update -a %s` pulls later fixes)\n", dir, answersFile, answersFile)
+	files := map[string][]byte{}
+	err = filepath.WalkDir(scratch, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(scratch, p)
+		files[filepath.ToSlash(rel)] = b
+		return nil
+	})
+	if err == nil && !hasPrefixKey(files, dir+"/") {
+		err = fmt.Errorf("the template at %s rendered no errutil package (is component/errutil-go missing?)", tmpl)
+	}
+	return files, err
+}
+
+func hasPrefixKey(m map[string][]byte, prefix string) bool {
+	for k := range m {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// verify applies the plan to a scratch copy of the module and builds it
+// there: the tree is only touched when the result builds.
+func verify(root string, component map[string][]byte, changed []*filePlan) error {
+	scratch, err := os.MkdirTemp("", "gowire-verify-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+	if err := copyTree(root, scratch); err != nil {
+		return fmt.Errorf("copying the module to check the change: %w", err)
+	}
+	for rel, b := range component {
+		target := filepath.Join(scratch, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(target, b, 0o644); err != nil {
+			return err
+		}
+	}
+	for _, p := range changed {
+		if err := os.WriteFile(filepath.Join(scratch, filepath.FromSlash(p.rel)), p.new, 0o644); err != nil {
+			return err
+		}
+	}
+	cmd := exec.Command("go", "build", "./...")
+	cmd.Dir = scratch
+	if b, err := cmd.CombinedOutput(); err != nil {
+		msg := strings.ReplaceAll(string(b), scratch+string(filepath.Separator), "")
+		return fmt.Errorf("with the change, `go build ./...` would fail, so nothing was changed:\n%s", msg)
+	}
 	return nil
+}
+
+// copyTree copies the module's files (not .git) to dst.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir() && d.Name() == ".git":
+			return filepath.SkipDir
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		case d.Type().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(target, b, 0o644)
+		}
+		return nil
+	})
 }
 
 func copierCommand(flagValue string) (string, []string) {

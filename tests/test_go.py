@@ -1,6 +1,6 @@
 """The Go flavour: render `language=go` with each logger, run the output's own make targets,
 crash the built service (HTTP, goroutine, main) in both log formats, and wire errutil into an
-existing Go repository with gowire."""
+existing Go repository is tests/test_gowire.py."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import REPO, commit_all, free_port, git_init, render, run
+from conftest import REPO, free_port, git_init, render, run
 
 pytestmark = [pytest.mark.go, pytest.mark.slow]
 
@@ -40,8 +40,10 @@ LOGGER_DEPENDENCY = {
     "logrus": "github.com/sirupsen/logrus",
 }
 GOLANGCI_LINT_VERSION = "v2.15.0"
-CRASH_HEADER = "runtime error: index out of range [5] with length 3  [error_id="
-ERROR_ID = re.compile(r"^[0-9a-f]{8}$")
+CRASH_HEADER = (
+    "runtime.boundsError: runtime error: index out of range [5] with length 3  [error_id="
+)
+ERROR_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
 def _golangci_lint_v2_on_path() -> bool:
@@ -264,21 +266,21 @@ def test_crash_over_http_and_in_a_goroutine(
 
         status, _ = _get(service.url("/debug/crash/goroutine"))
         assert status == 202
-        service.wait_for_metric('panics_total{origin="goroutine"} 1')
-        service.wait_for_metric('panics_total{origin="http"} 1')
+        service.wait_for_metric('crashes_total{origin="goroutine"} 1')
+        service.wait_for_metric('crashes_total{origin="http"} 1')
         assert _get(service.url("/healthz"))[0] == 200  # the process went on
     finally:
         code = service.stop()
     stderr = service.stderr()
     assert code == 0, stderr  # graceful shutdown on SIGTERM
-    assert "goroutine " not in stderr.replace("goroutine started at", "")  # no Go stack dump
+    assert not re.search(r"goroutine \d+ \[", stderr)  # no Go stack dump
 
     if log_format == "console":
         http_report = _text_report(stderr, f"[error_id={client['error_id']}]")
         assert http_report[0] == f"{CRASH_HEADER}{client['error_id']}]"
         assert len(http_report) <= 6, http_report
         assert "in store.Load" in http_report[1] and "in server.(*Server).crash" in http_report[3]
-        assert re.fullmatch(r"  \(\d+ runtime/library frames hidden\)", http_report[-1])
+        assert re.fullmatch(r"  \(\d+ library frames? hidden\)", http_report[-1])
         goroutine_report = _text_report(stderr, "goroutine started at")
         assert goroutine_report[0].startswith(CRASH_HEADER)
         assert len(goroutine_report) <= 6, goroutine_report
@@ -324,6 +326,69 @@ def test_crash_in_main_exits_2_with_a_short_report(go_service: Path, log_format:
     assert len(crashes) == 1 and crashes[0]["origin"] == "main"
     assert [f["function"] for f in crashes[0]["stack"]][:2] == ["store.Load", "orders.Lookup"]
     assert crashes[0]["stack"][-1]["file"] == f"cmd/{SLUG}/main.go"
+
+
+FATAL_DEMO = """package main
+
+import "os"
+
+// crashFatally ends the process with "fatal error: concurrent map writes",
+// which no recover() sees, when FATAL_DEMO=1.
+func crashFatally() {
+	if os.Getenv("FATAL_DEMO") != "1" {
+		return
+	}
+	m := map[int]int{}
+	for i := 0; i < 4; i++ {
+		go writeForever(m)
+	}
+	select {}
+}
+
+func writeForever(m map[int]int) {
+	for i := 0; ; i++ {
+		m[i%64] = i
+	}
+}
+"""
+
+
+def test_crash_monitor_reports_a_fatal_error(go_service: Path, tmp_path: Path) -> None:
+    """CRASH_MONITOR=1: a fatal runtime error is also logged as one short report."""
+    copy = tmp_path / "copy"
+    shutil.copytree(go_service, copy, ignore=shutil.ignore_patterns("bin", ".git"))
+    main_go = copy / "cmd" / SLUG / "main.go"
+    source = main_go.read_text()
+    demo = "\tif cfg.CrashDemo == config.CrashDemoMain {"
+    assert demo in source
+    main_go.write_text(source.replace(demo, "\tcrashFatally()\n" + demo, 1))
+    (copy / "cmd" / SLUG / "fatal_demo.go").write_text(FATAL_DEMO)
+    run(["go", "build", "-o", "bin/service", f"./cmd/{SLUG}"], copy)
+    for log_format in ("json", "console"):
+        env = {"LOG_FORMAT": log_format, "FATAL_DEMO": "1", "PORT": str(free_port())}
+        quiet = run([str(copy / "bin" / "service")], copy, env=env, check=False)
+        assert quiet.returncode == 2 and "fatal error: concurrent map writes" in quiet.stderr
+        assert "concurrent map access" not in quiet.stderr  # opt-in: no monitor, no report
+        env["CRASH_MONITOR"] = "1"
+        result = run([str(copy / "bin" / "service")], copy, env=env, check=False)
+        assert result.returncode == 2, result.stderr
+        # the runtime's dump first, then the monitor's report
+        assert result.stderr.startswith("fatal error: concurrent map writes"), result.stderr
+        if log_format == "console":
+            _, header, report = result.stderr.partition("\nfatal error: concurrent map access")
+            lines = (header + report).strip().splitlines()
+            assert lines and "[error_id=" in lines[0], result.stderr
+            assert lines[1].startswith(f"  at cmd/{SLUG}/fatal_demo.go:"), lines
+            assert "in main.writeForever" in lines[1] and "goroutine started at" in lines[-1]
+            assert len(lines) <= 4, lines
+            continue
+        records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+        crashes = [r for r in records if r.get("event") == "crash"]
+        assert len(crashes) == 1, result.stderr
+        crash = crashes[0]
+        assert crash["error"]["type"] == "fatal error" and crash["origin"] == "goroutine"
+        assert crash["stack"][0]["file"] == f"cmd/{SLUG}/fatal_demo.go"
+        assert crash["stack"][0]["function"] == "main.writeForever"
 
 
 def test_trimpath_build_reports_module_relative_files(go_service: Path, tmp_path: Path) -> None:
@@ -374,144 +439,3 @@ def test_setup_builds_golangci_lint_when_none_is_on_path(go_service: Path, tmp_p
 
 def _has_golangci(directory: str) -> bool:
     return (Path(directory) / "golangci-lint").exists()
-
-
-# --- gowire: errutil into an existing Go repository --------------------------------------
-
-LEGACY_MAIN = """\
-// Command legacy does legacy things.
-package main
-
-import (
-\t"fmt"
-\t"os"
-
-\t"example.com/legacy/internal/work"
-)
-
-// main runs the work; "crash" as the first argument panics three frames deep.
-func main() {
-\t// the real work
-\tif len(os.Args) > 1 && os.Args[1] == "crash" {
-\t\twork.Crash()
-\t}
-\tfmt.Println(work.Hello()) // greet
-}
-"""
-
-LEGACY_WORK = """\
-// Package work is the legacy repository's code.
-package work
-
-// Hello greets.
-func Hello() string { return "hello" }
-
-var items = []int{1, 2, 3}
-
-// Crash reads past the end of items.
-func Crash() { _ = lookup(5) }
-
-func lookup(i int) int { return items[i] }
-"""
-
-LEGACY_TEST = """\
-package work
-
-import "testing"
-
-func TestHello(t *testing.T) {
-\tif Hello() != "hello" {
-\t\tt.Fatal(Hello())
-\t}
-}
-"""
-
-
-def _legacy_repo(root: Path) -> Path:
-    files = {
-        "go.mod": "module example.com/legacy\n\ngo 1.22\n",
-        "cmd/legacy/main.go": LEGACY_MAIN,
-        "internal/work/work.go": LEGACY_WORK,
-        "internal/work/work_test.go": LEGACY_TEST,
-    }
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    git_init(root)
-    return root
-
-
-def _gowire(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run(["go", "run", ".", *args], REPO / "gowire", check=check)
-
-
-def test_gowire_unit_tests() -> None:
-    run(["go", "vet", "./..."], REPO / "gowire")
-    run(["go", "test", "-count=1", "./..."], REPO / "gowire")
-
-
-@pytest.mark.parametrize("errutil_dir", ["pkg/errutil", "internal/platform/errutil"])
-def test_gowire_adds_errutil_and_wires_main(tmp_path: Path, errutil_dir: str) -> None:
-    repo = _legacy_repo(tmp_path / "legacy")
-    out = _gowire("-dest", str(repo), "-errutil-dir", errutil_dir).stdout
-    assert f"added      {errutil_dir}/" in out
-    assert "wired      cmd/legacy/main.go: defer errutil.Recover() first in func main" in out
-    assert "verified   go build ./... passes" in out
-
-    main_go = (repo / "cmd/legacy/main.go").read_text()
-    assert f'\t"example.com/legacy/{errutil_dir}"\n' in main_go
-    assert "func main() {\n\tdefer errutil.Recover()\n\t// the real work\n" in main_go
-    assert "fmt.Println(work.Hello()) // greet" in main_go
-    answers = (repo / ".copier-answers.errutil-go.yml").read_text()
-    assert f"errutil_dir: {errutil_dir}" in answers and "go_module: example.com/legacy" in answers
-    changed = run(["git", "status", "--porcelain"], repo).stdout.split("\n")
-    assert " M cmd/legacy/main.go" in changed
-
-    run(["go", "build", "./..."], repo)
-    run(["go", "vet", "./..."], repo)
-    run(["go", "test", "-count=1", "./..."], repo)  # errutil's own tests pass in their new home
-
-    run(["go", "build", "-o", "legacy-bin", "./cmd/legacy"], repo)
-    crash = run([str(repo / "legacy-bin"), "crash"], repo, check=False)
-    assert crash.returncode == 2
-    report = crash.stderr.strip().splitlines()
-    assert report[0].startswith("runtime error: index out of range [5] with length 3  [error_id=")
-    assert [line.split(" in ")[-1] for line in report[1:4]] == [
-        "work.lookup",
-        "work.Crash",
-        "main.main",
-    ]
-    assert len(report) <= 6
-
-    (repo / "legacy-bin").unlink()
-    run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-q", "-m", "errutil"], repo)
-    again = _gowire("-dest", str(repo)).stdout
-    assert "Nothing to change" in again and "present    " in again
-    assert run(["git", "status", "--porcelain"], repo).stdout == ""
-
-
-def test_gowire_refuses_a_dirty_tree_and_changes_nothing(tmp_path: Path) -> None:
-    repo = _legacy_repo(tmp_path / "legacy")
-    (repo / "notes.txt").write_text("work in progress\n")
-    refused = _gowire("-dest", str(repo), check=False)
-    assert refused.returncode == 1
-    assert "uncommitted changes" in refused.stderr and "notes.txt" in refused.stderr
-    assert not (repo / "pkg").exists()
-    assert (repo / "cmd/legacy/main.go").read_text() == LEGACY_MAIN
-
-    dry = _gowire("-dest", str(repo), "-dry-run").stdout
-    assert "would add  pkg/errutil/" in dry and "would wire cmd/legacy/main.go" in dry
-    assert not (repo / "pkg").exists()
-
-
-def test_gowire_with_the_zap_adapter(tmp_path: Path) -> None:
-    repo = _legacy_repo(tmp_path / "legacy")
-    refused = _gowire("-dest", str(repo), "-logger", "zap", check=False)
-    assert refused.returncode == 1 and "go.mod does not require go.uber.org/zap" in refused.stderr
-    run(["go", "get", "go.uber.org/zap@v1.27.0"], repo)
-    commit_all(repo, "zap")
-    _gowire("-dest", str(repo), "-logger", "zap")
-    errutil = repo / "pkg" / "errutil"
-    assert (errutil / "zap.go").is_file() and not (errutil / "slog.go").exists()
-    run(["go", "test", "-count=1", "./..."], repo)  # the zap adapter's test included

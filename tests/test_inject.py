@@ -696,7 +696,7 @@ def test_a_go_module_is_handed_to_gowire(tmp_path: Path) -> None:
     before = tree(repo)
     result = inject(REPO, repo, "--dry-run")
     assert result.returncode == 0, result.stderr
-    assert "go -C gowire run . -dest" in result.stderr
+    assert "is a Go module: gowire -dest" in result.stderr
     assert "defer errutil.Recover()" in result.stdout
     assert tree(repo) == before
 

@@ -37,12 +37,16 @@ from .wire import FilePlan, Manual
 __all__ = ["main"]
 
 
+_LOGGERS = ("slog", "zap", "logrus")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="make setup-panic-handler",
         description="Add errutil (short crash reports) to an existing repository and wire it.",
     )
-    # From the environment too: the Makefile passes DEST and PACKAGE there, never through a shell.
+    # From the environment too: the Makefile passes DEST, PACKAGE and LOGGER there, never through
+    # a shell.
     dest = os.environ.get("SHORTSTACK_DEST") or None
     parser.add_argument(
         "--dest",
@@ -60,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--check", action="store_true", help="only say whether errutil is present and wired"
+    )
+    parser.add_argument(
+        "--logger",
+        choices=_LOGGERS,
+        default=os.environ.get("SHORTSTACK_LOGGER") or None,
+        help="Go only: errutil's logger adapter "
+        "(default: $SHORTSTACK_LOGGER, else the one go.mod requires, else slog)",
     )
     return parser
 
@@ -211,19 +222,31 @@ def _rerun_hint(root: Path) -> str:
 
 
 def _delegate_go(root: Path, args: argparse.Namespace) -> int:
-    # gowire is a module of its own: `go -C gowire run .` from the template's root.
-    command = ["go", "-C", "gowire", "run", ".", "-dest", str(root)]
-    command += ["-dry-run"] if args.dry_run or args.check else []
+    # gowire is a module of its own, built into .tools/ and run there: `go run` would turn every
+    # failing exit status into 1. Same flags, same exit codes; PACKAGE= is errutil's folder in
+    # the module (pkg/errutil), and copier is this interpreter's.
+    binary = template_root() / ".tools" / "gowire"
+    command = [str(binary), "-dest", str(root), "-copier", f"{sys.executable} -m copier"]
+    command += ["-check"] if args.check else ["-dry-run"] if args.dry_run else []
     command += ["-force"] if args.force else []
-    print(f"{root} is a Go module: {' '.join(command)}", file=sys.stderr, flush=True)
+    command += ["-errutil-dir", args.package] if args.package else []
+    command += ["-logger", args.logger] if args.logger else []
     try:
-        return subprocess.run(command, cwd=template_root(), check=False).returncode
+        built = subprocess.run(
+            ["go", "-C", "gowire", "build", "-o", str(binary), "."],
+            cwd=template_root(),
+            check=False,
+        )
     except FileNotFoundError:
         print(
             "setup-panic-handler: Go is not installed (needed for a go.mod repository).",
             file=sys.stderr,
         )
         return 2
+    if built.returncode != 0:
+        return 2
+    print(f"{root} is a Go module: gowire {' '.join(command[1:])}", file=sys.stderr, flush=True)
+    return subprocess.run(command, cwd=template_root(), check=False).returncode
 
 
 def run(args: argparse.Namespace) -> int:
@@ -270,7 +293,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.logger is not None and args.logger not in _LOGGERS:  # a default is not checked
+        parser.error(f"LOGGER={args.logger}: choose one of {', '.join(_LOGGERS)}")
     try:
         return run(args)
     except InjectError as error:

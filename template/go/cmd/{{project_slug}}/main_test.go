@@ -1,12 +1,21 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestMainsDeferRecover checks that every command's func main starts with
@@ -54,4 +63,73 @@ func firstIsDeferRecover(fn *ast.FuncDecl) bool {
 	}
 	x, ok := sel.X.(*ast.Ident)
 	return ok && x.Name == "errutil" && sel.Sel.Name == "Recover"
+}
+
+// TestSigtermFlushesRepeats runs the service (this test binary again, calling
+// run) with the crash demo routes, crashes one route three times and stops it
+// with SIGTERM, as Kubernetes does: the two repeats, not yet summarised when
+// the window is one minute, are logged as one crash_repeated line before the
+// process exits 0.
+func TestSigtermFlushesRepeats(t *testing.T) {
+	if os.Getenv("SERVICE_TEST_CHILD") == "1" {
+		os.Exit(run())
+	}
+	port := freePort(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSigtermFlushesRepeats$")
+	cmd.Env = append(os.Environ(), "SERVICE_TEST_CHILD=1", "PORT="+port, "CRASH_DEMO=routes", "LOG_FORMAT=json")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }()
+	base := "http://127.0.0.1:" + port
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			_ = resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the service did not start")
+		}
+	}
+	for i := 0; i < 3; i++ {
+		resp, err := http.Get(base + "/debug/crash")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, stderr.String())
+	}
+	events := map[string]int{}
+	repeats := 0.0
+	for sc := bufio.NewScanner(&stderr); sc.Scan(); {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) != nil {
+			continue
+		}
+		event, _ := line["event"].(string)
+		events[event]++
+		if event == "crash_repeated" {
+			repeats, _ = line["repeats"].(float64)
+		}
+	}
+	if events["crash"] != 1 || events["crash_repeat"] != 2 || events["crash_repeated"] != 1 || repeats != 2 {
+		t.Fatalf("events %v, %v repeats summarised; want 1 crash, 2 crash_repeat, 1 crash_repeated of 2", events, repeats)
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }

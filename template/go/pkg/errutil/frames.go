@@ -283,13 +283,19 @@ func shortFunction(function string) string {
 //
 // The first frame after the anchor (the raise site) is always kept, marked
 // Library when it is not app code. Other frames are kept when app, else
-// counted in hidden. Consecutive identical frames fold into one. The
-// returned kept slice reuses out's storage.
+// counted in hidden. Consecutive identical frames fold into one.
+//
+// The walk keeps nothing outer to an errutil frame past the raise site: that
+// frame is the function that recovered (Middleware's handler, Go's
+// goroutine), and what called it is the server's plumbing (net/http, or a
+// logging wrapper around the middleware), the same for every crash. Those
+// frames are counted as hidden. The returned kept slice reuses out's storage.
 func trim(frames []frameInfo, anchored bool, out []Frame) (kept []Frame, hidden int) {
 	kept = out[:0]
 	inCrash := !anchored // before the anchor nothing is counted
 	skippingRuntime := anchored
 	raised := false
+	outside := false // past the errutil frame that recovered
 	for i := range frames {
 		f := &frames[i]
 		switch {
@@ -299,6 +305,11 @@ func trim(frames []frameInfo, anchored bool, out []Frame) (kept []Frame, hidden 
 		case !raised && !anchored && (f.kind == kindSelf || f.kind == kindRuntime || f.kind == kindPanic):
 			// errutil's own frames above a plain capture
 		case skippingRuntime && (f.kind == kindRuntime || f.kind == kindPanic):
+			hidden++
+		case outside:
+			hidden++
+		case raised && f.kind == kindSelf:
+			outside = true
 			hidden++
 		case !raised || f.kind == kindApp:
 			skippingRuntime = false

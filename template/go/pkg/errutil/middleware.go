@@ -12,9 +12,17 @@ import (
 // with method, path and status) and the client gets 500 with
 // {"error":"internal","error_id":"..."}: never a stack or the panic text.
 //
-// http.ErrAbortHandler is re-panicked for net/http, not reported. When the
-// response had already started, or the request asked for a protocol upgrade,
-// no 500 is written (it could not reach the client intact).
+// http.ErrAbortHandler, bare or wrapped, is re-panicked bare for net/http
+// (which only stays quiet for the sentinel itself), not reported.
+//
+// When the response had already started, a 500 could not reach the client
+// intact, and returning would let net/http complete a cut body as a whole
+// one (a 200 with a valid Content-Length). So after the report the
+// middleware panics with http.ErrAbortHandler: net/http closes the
+// connection (HTTP/2 resets the stream) without logging, and the client sees
+// a failed transfer (also when the request had asked for a protocol upgrade
+// the handler did not make). A request that asked for an upgrade gets no 500;
+// a hijacked connection belongs to the handler and is left alone.
 func Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		rw := &trackingWriter{ResponseWriter: w}
@@ -24,7 +32,7 @@ func Middleware(next http.Handler) http.Handler {
 				return
 			}
 			if isAbort(v) {
-				panic(v)
+				panic(http.ErrAbortHandler)
 			}
 			status := http.StatusInternalServerError
 			if rw.status != 0 {
@@ -33,7 +41,13 @@ func Middleware(next http.Handler) http.Handler {
 			r := report(v, OriginHTTP, func(r *Report) {
 				r.HTTP = &HTTPInfo{Method: req.Method, Path: req.URL.Path, Status: status}
 			}, true)
-			if rw.status != 0 || rw.hijacked || isUpgrade(req) {
+			if rw.hijacked {
+				return // the connection is the handler's
+			}
+			if rw.status != 0 {
+				panic(http.ErrAbortHandler) // after the report: the client must not take a cut body for a whole one
+			}
+			if isUpgrade(req) {
 				return
 			}
 			id := "unknown"

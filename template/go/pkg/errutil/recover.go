@@ -6,8 +6,12 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
+	"regexp"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,8 +37,21 @@ type Config struct {
 	// Sink writes the reports. Default: the text form on stderr.
 	Sink Sink
 	// RepeatWindow is how long repeats of a crash (same fingerprint) are
-	// counted instead of logged. Default one minute; negative logs every crash.
+	// counted instead of logged. Default one minute; negative logs every
+	// crash (in full while within ReportBudget).
 	RepeatWindow time.Duration
+	// ReportBudget is how many full reports, across all fingerprints, are
+	// logged per BudgetWindow; a crash past it gets one crash_over_budget
+	// line with its error id and fingerprint. Default 100; negative: no budget.
+	ReportBudget int
+	// BudgetWindow is the period of ReportBudget. Default one minute.
+	BudgetWindow time.Duration
+	// RedactKeys are words, besides the built-in ones (password, token,
+	// secret, ...), whose key=value and "key": "value" values are redacted
+	// from messages.
+	RedactKeys []string
+	// RedactPatterns are redacted from messages wherever they match.
+	RedactPatterns []*regexp.Regexp
 	// OnCrash is called for every crash, repeats included (metrics).
 	OnCrash func(r *Report)
 	// Exit ends the process after a crash in main. Default os.Exit.
@@ -45,6 +62,7 @@ type state struct {
 	cfg     Config
 	cls     *classifier
 	repeats *repeats
+	redact  *redactor
 }
 
 var (
@@ -61,10 +79,20 @@ func Configure(cfg Config) {
 	if cfg.RepeatWindow == 0 {
 		cfg.RepeatWindow = time.Minute
 	}
+	if cfg.ReportBudget == 0 {
+		cfg.ReportBudget = 100
+	}
+	if cfg.BudgetWindow <= 0 {
+		cfg.BudgetWindow = time.Minute
+	}
 	if cfg.Exit == nil {
 		cfg.Exit = os.Exit
 	}
-	current.Store(&state{cfg: cfg, cls: newClassifier(cfg.AppModules), repeats: newRepeats()})
+	redact := defaultRedactor
+	if len(cfg.RedactKeys) > 0 || len(cfg.RedactPatterns) > 0 {
+		redact = newRedactor(cfg.RedactKeys, cfg.RedactPatterns)
+	}
+	current.Store(&state{cfg: cfg, cls: newClassifier(cfg.AppModules), repeats: newRepeats(), redact: redact})
 }
 
 func loadState() *state {
@@ -125,7 +153,7 @@ func report(v any, origin string, decorate func(*Report), suppress bool) (r *Rep
 	if s.cfg.OnCrash != nil {
 		s.cfg.OnCrash(r)
 	}
-	if suppress && !s.repeats.admit(r, s.cfg.RepeatWindow, s.cfg.Sink) {
+	if suppress && s.repeats.admit(r, &s.cfg, s.cfg.Sink) == logCount {
 		return r
 	}
 	s.cfg.Sink.WriteCrash(r)
@@ -135,24 +163,41 @@ func report(v any, origin string, decorate func(*Report), suppress bool) (r *Rep
 // syncer is what loggers that buffer offer (zap); flushed before exiting.
 type syncer interface{ Sync() error }
 
-// Recover is deferred first in main: a panic is logged as a short report and
-// the process exits with code 2, Go's own crash code. Without a panic it does
-// nothing.
+// Recover is deferred first in main: a panic is logged as a short report
+// (always in full: the crash that ends the process is never only a repeat),
+// pending repeat summaries are flushed, and the process exits with code 2,
+// Go's own crash code. Without a panic it only flushes (main is returning).
 func Recover() {
 	v := recover()
 	if v == nil {
+		Flush()
 		return
 	}
 	report(v, OriginMain, nil, false)
+	Flush()
+	loadState().cfg.Exit(2)
+}
+
+// Flush writes the pending repeat counts, one crash_repeated line per
+// fingerprint, and syncs a logger that buffers (zap). Call it when the
+// process ends other than through Recover: the generated main calls it after
+// a SIGTERM shutdown. Flush never panics.
+func Flush() {
+	defer func() { _ = recover() }()
 	s := loadState()
+	s.repeats.flush(s.cfg.Sink)
 	if f, ok := s.cfg.Sink.(syncer); ok {
 		_ = f.Sync()
 	}
-	s.cfg.Exit(2)
 }
 
 // Go runs fn in a new goroutine whose panic is reported (origin goroutine,
 // with where Go was called) instead of killing the process.
+//
+// Do not pair it with a sync.WaitGroup whose Done is deferred inside fn:
+// Done runs while the panic unwinds, before Go's recover writes the report,
+// so Wait can return, and the program exit, before the report is written.
+// Use a Group: its Wait returns only after every report is written.
 func Go(fn func()) {
 	var pc [1]uintptr
 	runtime.Callers(2, pc[:])
@@ -163,11 +208,15 @@ func Go(fn func()) {
 }
 
 func recoverGoroutine(startPC [1]uintptr) {
-	v := recover()
-	if v == nil {
-		return
+	if v := recover(); v != nil {
+		reportGoroutine(v, startPC)
 	}
-	report(v, OriginGoroutine, func(r *Report) {
+}
+
+// reportGoroutine reports v as a goroutine's crash, with where the goroutine
+// was started (nil after an internal fault).
+func reportGoroutine(v any, startPC [1]uintptr) *Report {
+	return report(v, OriginGoroutine, func(r *Report) {
 		f, _ := runtime.CallersFrames(startPC[:]).Next()
 		if f.Function == "" {
 			return
@@ -184,10 +233,24 @@ type TB interface {
 	Fatal(args ...any)
 }
 
+// undecoratedTB is what testing.TB offers since Go 1.25: a writer for the
+// test's log that adds no file:line of its own.
+type undecoratedTB interface {
+	Output() io.Writer
+	FailNow()
+}
+
 // RecoverT is deferred first in a test: a panic in the test fails it with the
 // short report instead of Go's full goroutine dump.
 //
 //	defer errutil.RecoverT(t)
+//
+// The failure is prefixed with the test's own file:line (the innermost frame
+// of the panicking stack in a _test.go file). testing cannot find it itself:
+// RecoverT runs under the runtime's panic frames (panicmem, goPanicIndex),
+// which are no helpers, so t.Fatal would name the runtime's panic.go. With
+// Go 1.25 or later the line is written through t.Output; before, through
+// t.Fatal, whose own prefix then comes first.
 func RecoverT(t TB) {
 	v := recover()
 	if v == nil {
@@ -203,7 +266,52 @@ func RecoverT(t TB) {
 		}()
 		text = Capture(v, OriginTest).Text()
 	}()
-	t.Fatal("panic: " + text)
+	text = "panic: " + text
+	site := testSite()
+	if u, ok := t.(undecoratedTB); ok && site != "" {
+		// indented as t.Log indents the lines after its first
+		_, _ = io.WriteString(u.Output(), site+": "+strings.ReplaceAll(text, "\n", "\n    ")+"\n")
+		u.FailNow()
+		return
+	}
+	if site != "" {
+		text = site + ": " + text
+	}
+	t.Fatal(text)
+}
+
+// testSite is the file:line (base name, as testing prints it) where the
+// panicking stack passes through a _test.go file, innermost first; else the
+// panic site. Called from RecoverT, under the panic's frames.
+func testSite() (site string) {
+	defer func() {
+		if recover() != nil {
+			site = ""
+		}
+	}()
+	var pcs [128]uintptr
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs[:])])
+	inPanic := false
+	var first runtime.Frame
+	for {
+		f, more := frames.Next()
+		switch {
+		case f.Function == "runtime.gopanic":
+			inPanic = true
+		case !inPanic || strings.HasPrefix(f.Function, "runtime.") || f.File == "":
+		case strings.HasSuffix(f.File, "_test.go"):
+			return path.Base(f.File) + ":" + strconv.Itoa(f.Line)
+		case first.File == "":
+			first = f
+		}
+		if !more {
+			break
+		}
+	}
+	if first.File == "" {
+		return ""
+	}
+	return path.Base(first.File) + ":" + strconv.Itoa(first.Line)
 }
 
 // isAbort reports whether v is http.ErrAbortHandler, the panic net/http uses

@@ -5,87 +5,179 @@ import (
 	"time"
 )
 
-// repeats suppresses a crash repeated in a loop (a flood buries everything
-// else in the log): the first report of a fingerprint is logged in full;
-// repeats within the window are counted, answered with the first report's
-// error id, and summarised in one line when the window closes.
+// repeats keeps a storm of crashes from flooding the log while every error id
+// a client was given stays findable:
+//
+//   - the first crash of a fingerprint in a window (Config.RepeatWindow) is
+//     logged in full; its repeats in the window are counted and summarised in
+//     one crash_repeated line when the window ends or on Flush;
+//   - a repeat inside a request still gets one short line (crash_repeat) with
+//     its own error id; a repeat elsewhere is only counted;
+//   - across all fingerprints at most Config.ReportBudget full reports are
+//     logged per Config.BudgetWindow; a crash past the budget gets one line
+//     (crash_over_budget) with its error id and fingerprint.
+//
+// Memory is bounded: at most maxSeen fingerprints are tracked (about 350
+// bytes each, and one timer for each that repeats); a new fingerprint past
+// that is logged (within the budget) but not tracked.
 type repeats struct {
-	mu   sync.Mutex
-	seen map[uint64]*seenCrash
-	now  func() time.Time
-	// after schedules the summary; tests replace it.
+	mu          sync.Mutex
+	seen        map[uint64]*seenCrash
+	budgetStart time.Time
+	budgetUsed  int
+	sweptAt     time.Time
+	max         int
+	now         func() time.Time
+	// after schedules a window's summary; tests replace it.
 	after func(d time.Duration, f func())
 }
 
 type seenCrash struct {
 	first      time.Time
-	report     Report // header fields of the logged report
+	typ        string
 	suppressed int
 	scheduled  bool
 }
 
-// maxSeen bounds the memory of distinct crashes; past it the oldest windows
-// are forgotten.
-const maxSeen = 1024
+// maxSeen bounds the fingerprints tracked at once.
+const maxSeen = 1000
 
 func newRepeats() *repeats {
 	return &repeats{
 		seen:  map[uint64]*seenCrash{},
+		max:   maxSeen,
 		now:   time.Now,
 		after: func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 	}
 }
 
-// admit reports whether r is to be logged. A repeat takes the error id of
-// the logged report, so the id a client sees is one the log has.
-func (p *repeats) admit(r *Report, window time.Duration, sink Sink) bool {
-	if window < 0 {
-		return true
-	}
+// verdict is what to log for one crash.
+type verdict uint8
+
+const (
+	logFull  verdict = iota // the whole report
+	logLine                 // one line: r.Event was set to crash_repeat or crash_over_budget
+	logCount                // nothing now: counted in the next summary
+)
+
+// admit decides what to log for r, and writes to sink the summaries of
+// windows that have ended.
+func (p *repeats) admit(r *Report, cfg *Config, sink Sink) verdict {
 	now := p.now()
+	var due []Report
+	defer func() { writeAll(sink, due) }() // after the lock is released
+
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if s, ok := p.seen[r.Fingerprint]; ok && now.Sub(s.first) < window {
-		s.suppressed++
-		r.ErrorID = s.report.ErrorID
-		if !s.scheduled {
-			s.scheduled = true
-			fp := r.Fingerprint
-			p.after(window-now.Sub(s.first), func() { p.flush(fp, sink) })
+	window := cfg.RepeatWindow
+	if window > 0 {
+		if s, ok := p.seen[r.Fingerprint]; ok {
+			if now.Sub(s.first) < window {
+				s.suppressed++
+				if !s.scheduled {
+					s.scheduled = true
+					fp, first := r.Fingerprint, s.first
+					p.after(s.first.Add(window).Sub(now), func() { p.windowEnded(fp, first, sink) })
+				}
+				if r.HTTP != nil {
+					r.Event = EventRepeat
+					return logLine
+				}
+				return logCount
+			}
+			due = p.end(due, r.Fingerprint, s, now)
 		}
-		return false
 	}
-	if len(p.seen) >= maxSeen {
-		for fp, s := range p.seen {
-			if now.Sub(s.first) >= window && !s.scheduled {
-				delete(p.seen, fp)
+	over := false
+	if cfg.ReportBudget > 0 {
+		if now.Sub(p.budgetStart) >= cfg.BudgetWindow {
+			p.budgetStart, p.budgetUsed = now, 0
+		}
+		if p.budgetUsed >= cfg.ReportBudget {
+			over = true
+		} else {
+			p.budgetUsed++
+		}
+	}
+	if window > 0 {
+		if len(p.seen) >= p.max && now.Sub(p.sweptAt) >= window/8 {
+			p.sweptAt = now
+			for fp, s := range p.seen {
+				if now.Sub(s.first) >= window {
+					due = p.end(due, fp, s, now)
+				}
 			}
 		}
-		if len(p.seen) >= maxSeen {
-			p.seen = map[uint64]*seenCrash{}
+		if len(p.seen) < p.max {
+			p.seen[r.Fingerprint] = &seenCrash{first: now, typ: r.Error.Type}
 		}
 	}
-	head := *r
-	head.Stack, head.Cause, head.HTTP, head.StartedAt = nil, nil, nil, nil
-	p.seen[r.Fingerprint] = &seenCrash{first: now, report: head}
-	return true
+	if over {
+		r.Event = EventOverBudget
+		return logLine
+	}
+	return logFull
 }
 
-// flush writes the summary of the repeats of one fingerprint and forgets it,
-// so its next crash is logged in full again.
-func (p *repeats) flush(fp uint64, sink Sink) {
+// end forgets a fingerprint whose window is over, adding its summary to due
+// when it had repeats. Called with p.mu held.
+func (p *repeats) end(due []Report, fp uint64, s *seenCrash, now time.Time) []Report {
+	delete(p.seen, fp)
+	if s.suppressed == 0 {
+		return due
+	}
+	return append(due, summary(fp, s, now))
+}
+
+// windowEnded is the timer set at a fingerprint's first repeat: it writes the
+// summary and forgets the fingerprint, so its next crash is logged in full.
+func (p *repeats) windowEnded(fp uint64, first time.Time, sink Sink) {
+	var due []Report
 	p.mu.Lock()
-	s, ok := p.seen[fp]
-	if ok {
-		delete(p.seen, fp)
+	if s, ok := p.seen[fp]; ok && s.first.Equal(first) {
+		due = p.end(due, fp, s, p.now())
 	}
 	p.mu.Unlock()
-	if !ok || s.suppressed == 0 {
-		return
+	writeAll(sink, due)
+}
+
+// flush writes the summaries of every window's repeats so far (the process
+// is ending). The windows go on; their next summary counts from here.
+func (p *repeats) flush(sink Sink) {
+	var due []Report
+	now := p.now()
+	p.mu.Lock()
+	for fp, s := range p.seen {
+		if s.suppressed > 0 {
+			due = append(due, summary(fp, s, now))
+			s.suppressed = 0
+		}
 	}
-	summary := s.report
-	summary.Event = EventRepeated
-	summary.Repeats = s.suppressed
-	defer func() { _ = recover() }() // a failing sink must not kill the timer goroutine
-	sink.WriteCrash(&summary)
+	p.mu.Unlock()
+	writeAll(sink, due)
+}
+
+func summary(fp uint64, s *seenCrash, now time.Time) Report {
+	return Report{
+		Event: EventRepeated, Level: "error", Error: ErrorInfo{Type: s.typ}, Fingerprint: fp,
+		Repeats: s.suppressed, Seconds: now.Sub(s.first).Seconds(),
+	}
+}
+
+// writeAll writes summaries; a failing sink loses them but must not kill the
+// caller (a timer goroutine, or a crash being reported).
+func writeAll(sink Sink, due []Report) {
+	for i := range due {
+		func() {
+			defer func() { _ = recover() }()
+			sink.WriteCrash(&due[i])
+		}()
+	}
+}
+
+// tracked is how many fingerprints are tracked (tests check the bound).
+func (p *repeats) tracked() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.seen)
 }

@@ -72,8 +72,28 @@ func TestTrimHidesForeignClosuresInlinedIntoApp(t *testing.T) {
 	inlined := runtime.Frame{Function: "example.com/app/internal/web.serve.Middleware.func1", File: "/src/example.com/app/pkg/errutil/middleware.go", Line: 3}
 	vendored := runtime.Frame{Function: "example.com/app/internal/web.run.Do.func2", File: "/src/example.com/app/vendor/lib/do.go", Line: 4}
 	cached := runtime.Frame{Function: "example.com/app/internal/web.run.Go.func3", File: "/root/go/pkg/mod/lib@v1/go.go", Line: 5}
-	kept, hidden := trimmed(frame("runtime.gopanic", 1), frame("example.com/app/internal/web.handle", 2), inlined, vendored, cached, frame("example.com/app/internal/web.serve", 6))
-	if len(kept) != 2 || hidden != 3 {
+	kept, hidden := trimmed(frame("runtime.gopanic", 1), frame("example.com/app/internal/web.handle", 2), vendored, cached, frame("example.com/app/internal/web.serve", 6))
+	if len(kept) != 2 || hidden != 2 {
+		t.Fatalf("kept %+v hidden %d", kept, hidden)
+	}
+	// errutil's middleware closure, inlined into the app function that
+	// wrapped the handler, is errutil's frame: what is outer to it is hidden.
+	kept, hidden = trimmed(frame("runtime.gopanic", 1), frame("example.com/app/internal/web.handle", 2), inlined, frame("example.com/app/internal/web.serve", 6))
+	if len(kept) != 1 || hidden != 2 {
+		t.Fatalf("kept %+v hidden %d", kept, hidden)
+	}
+}
+
+func TestTrimStopsAtTheRecoveringFrame(t *testing.T) {
+	kept, hidden := trimmed(
+		frame("runtime.gopanic", 1),
+		frame("example.com/app/internal/store.Load", 2),
+		frame("net/http.(*ServeMux).ServeHTTP", 3),
+		frame("example.com/app/pkg/errutil.Middleware.func1", 4),
+		frame("example.com/app/internal/server.accessLog.func1", 5), // a wrapper around the middleware
+		frame("net/http.serverHandler.ServeHTTP", 6),
+	)
+	if len(kept) != 1 || kept[0].Function != "store.Load" || hidden != 4 {
 		t.Fatalf("kept %+v hidden %d", kept, hidden)
 	}
 }
