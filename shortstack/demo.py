@@ -63,7 +63,13 @@ def main(argv: list[str]) -> int:
         proc = subprocess.Popen(
             [str(dest / ".venv" / "bin" / "python"), "-m", package],
             cwd=dest,
-            env={**env, "PORT": str(port), "LOG_FORMAT": "console", "ENABLE_CRASH_ROUTES": "1"},
+            env={
+                **env,
+                "PORT": str(port),
+                "LOG_FORMAT": "console",
+                "ENABLE_CRASH_ROUTES": "1",
+                "SHUTDOWN_DRAIN_SECONDS": "0",  # the demo stops it at once: no drain
+            },
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -144,6 +144,10 @@ def test_container_and_deploy_manifests(go_service: Path) -> None:
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    # The same stop as the Python flavour: drain, then requests in flight, within the grace.
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert (env["SHUTDOWN_DRAIN_SECONDS"], env["GRACEFUL_TIMEOUT_SECONDS"]) == ("5", "20")
+    assert pod["terminationGracePeriodSeconds"] == 30
     for name in ("kustomization.yaml", "service.yaml"):
         assert yaml.safe_load((go_service / "deploy" / name).read_text())
     workflow = yaml.safe_load((go_service / ".github" / "workflows" / "ci.yml").read_text())
@@ -173,6 +177,7 @@ class Service:
         self._stderr = self.stderr_path.open("w")
         env = {**os.environ, "PORT": str(self.port), "LOG_FORMAT": log_format}
         env["CRASH_DEMO"] = "routes"
+        env["SHUTDOWN_DRAIN_SECONDS"] = "0"  # the tests stop it at once
         self.proc = subprocess.Popen(
             [str(service / "bin" / "service")],
             env=env,

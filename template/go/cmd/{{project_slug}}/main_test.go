@@ -76,7 +76,7 @@ func TestSigtermFlushesRepeats(t *testing.T) {
 	}
 	port := freePort(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestSigtermFlushesRepeats$")
-	cmd.Env = append(os.Environ(), "SERVICE_TEST_CHILD=1", "PORT="+port, "CRASH_DEMO=routes", "LOG_FORMAT=json")
+	cmd.Env = append(os.Environ(), "SERVICE_TEST_CHILD=1", "PORT="+port, "CRASH_DEMO=routes", "LOG_FORMAT=json", "SHUTDOWN_DRAIN_SECONDS=0")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

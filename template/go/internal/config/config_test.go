@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -14,7 +15,10 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Port: 8080, LogFormat: "json", LogLevel: "info", CrashDemo: CrashDemoOff}
+	want := Config{
+		Port: 8080, LogFormat: "json", LogLevel: "info", CrashDemo: CrashDemoOff,
+		ShutdownDrain: 5 * time.Second, GracefulTimeout: 20 * time.Second,
+	}
 	if cfg != want {
 		t.Fatalf("got %+v, want %+v", cfg, want)
 	}
@@ -23,11 +27,15 @@ func TestDefaults(t *testing.T) {
 func TestReadsEnvironment(t *testing.T) {
 	cfg, err := FromEnv(env(map[string]string{
 		"PORT": "9090", "LOG_FORMAT": "console", "LOG_LEVEL": "DEBUG", "CRASH_DEMO": "routes",
+		"SHUTDOWN_DRAIN_SECONDS": "0", "GRACEFUL_TIMEOUT_SECONDS": "2.5",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Port: 9090, LogFormat: "console", LogLevel: "debug", CrashDemo: CrashDemoRoutes}
+	want := Config{
+		Port: 9090, LogFormat: "console", LogLevel: "debug", CrashDemo: CrashDemoRoutes,
+		ShutdownDrain: 0, GracefulTimeout: 2500 * time.Millisecond,
+	}
 	if cfg != want {
 		t.Fatalf("got %+v, want %+v", cfg, want)
 	}
@@ -38,6 +46,8 @@ func TestRejectsBadValues(t *testing.T) {
 		"port text":  {"PORT", "http", `PORT="http"`},
 		"port range": {"PORT", "70000", "1 to 65535"},
 		"format":     {"LOG_FORMAT", "xml", `LOG_FORMAT="xml": want one of json, console`},
+		"drain":      {"SHUTDOWN_DRAIN_SECONDS", "61", `SHUTDOWN_DRAIN_SECONDS="61": want seconds from 0 to 60`},
+		"graceful":   {"GRACEFUL_TIMEOUT_SECONDS", "0", `GRACEFUL_TIMEOUT_SECONDS="0": want seconds above 0 to 300`},
 		"level":      {"LOG_LEVEL", "loud", `LOG_LEVEL="loud"`},
 		"demo":       {"CRASH_DEMO", "yes", `CRASH_DEMO="yes"`},
 	} {
