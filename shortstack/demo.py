@@ -10,17 +10,12 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-from copier import run_copy
-
-REPO = Path(__file__).resolve().parents[1]
+from shortstack.devtools import clean_env, free_port, get, get_when_up, render_template
 
 
 def render_service(dest: Path, setup: bool = True, **data: str) -> dict[str, str]:
@@ -33,21 +28,12 @@ def render_service(dest: Path, setup: bool = True, **data: str) -> dict[str, str
             raise SystemExit(f"{dest} exists and is not a rendered service: not replacing it")
         shutil.rmtree(dest)
     _step(f"copier copy -> {dest}")
-    worker = run_copy(
-        str(REPO), str(dest), data=data, defaults=True, unsafe=False, vcs_ref="HEAD", quiet=True
-    )
+    worker = render_template(dest, data)
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=dest, check=True)
     if setup:
         _step("make setup")
         subprocess.run(["make", "setup"], cwd=dest, env=clean_env(), check=True)
     return {k: str(v) for k, v in worker.answers.combined.items() if not k.startswith("_")}
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """This environment without our own virtualenv, so a render's `uv run` uses its own."""
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    env.update(extra)
-    return env
 
 
 def main(argv: list[str]) -> int:
@@ -75,14 +61,15 @@ def main(argv: list[str]) -> int:
             start_new_session=True,
         )
         try:
-            _wait_until_up(port)
+            base = f"http://127.0.0.1:{port}"
+            get_when_up(f"{base}/healthz", proc)
             for path in ("/healthz", "/readyz"):
-                status, body = _get(port, path)
+                status, body = get(base + path)
                 print(f"GET {path} -> {status} {body}")
-            paths = json.loads(_get(port, "/openapi.json")[1]).get("paths", {})
+            paths = json.loads(get(f"{base}/openapi.json")[1]).get("paths", {})
             for path in sorted(p for p in paths if "crash" in p):
                 try:
-                    status, body = _get(port, path)
+                    status, body = get(base + path)
                 except (http.client.HTTPException, ConnectionError) as error:
                     # A crash after the response started: the server can only cut it short.
                     print(f"GET {path} -> response cut short ({type(error).__name__})")
@@ -100,31 +87,6 @@ def main(argv: list[str]) -> int:
 
 def _step(text: str) -> None:
     print(f"\n== {text}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
-            return int(response.status), response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-def _wait_until_up(port: int, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            _get(port, "/healthz")
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"the demo service did not answer on port {port} within {seconds:.0f}s")
 
 
 if __name__ == "__main__":

@@ -20,13 +20,13 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from shortstack.devtools import REPO, render_template
+
 __all__ = ["LOCKS", "lock_names", "main", "names_in_copier_yml"]
 
-REPO = Path(__file__).resolve().parents[1]
 LOCKS = REPO / "template" / "shared" / "locks"
 COPIER_YML = REPO / "copier.yml"
 PLACEHOLDER_NAME = "Lockfile Placeholder"
@@ -62,26 +62,10 @@ def names_in_copier_yml(text: str) -> list[str]:
     return re.findall(r"^    - ([a-z0-9_.-]+)$", block, flags=re.MULTILINE)
 
 
-def _render(version: str, dst: Path) -> None:
-    from copier import run_copy
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a checkout with local edits is rendered as it is
-        run_copy(
-            str(REPO),
-            str(dst),
-            data={"project_name": PLACEHOLDER_NAME, "python_version": version},
-            defaults=True,
-            unsafe=False,
-            vcs_ref="HEAD",
-            quiet=True,
-        )
-
-
 def _lock(version: str, uv: str) -> str:
     with tempfile.TemporaryDirectory(prefix="shortstack-lock-") as scratch:
         project = Path(scratch) / PLACEHOLDER_SLUG
-        _render(version, project)
+        render_template(project, {"project_name": PLACEHOLDER_NAME, "python_version": version})
         (project / "uv.lock").unlink(missing_ok=True)  # resolve afresh, not from the old lock
         env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
         env.pop("VIRTUAL_ENV", None)

@@ -22,15 +22,14 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from shortstack.demo import clean_env, free_port, render_service
+from shortstack.demo import render_service
+from shortstack.devtools import clean_env, free_port, get, get_when_up
 
 CODE = Path(__file__).with_name("scenario_code")
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "generated" / "scenarios.md"
@@ -112,11 +111,11 @@ def capture_server_crash(cmd: list[str], cwd: Path, port: int, ready: str, crash
             start_new_session=True,
         )
         try:
-            _wait_for(port, ready)
+            get_when_up(f"http://127.0.0.1:{port}{ready}", proc)
             time.sleep(0.3)
             start = log_path.stat().st_size
             with contextlib.suppress(ConnectionError):  # Go's net/http drops the connection
-                _request(port, crash)
+                get(f"http://127.0.0.1:{port}{crash}")
             time.sleep(1.0)
             with log_path.open() as written:
                 written.seek(start)
@@ -257,25 +256,6 @@ def markdown(rows: list[Row]) -> str:
             f"| {mark(row.default.entry)} / {mark(row.ours.entry)} |"
         )
     return "\n".join(out) + "\n"
-
-
-def _request(port: int, path: str) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
-def _wait_for(port: int, path: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            _request(port, path)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"the scenario server did not answer on port {port}")
 
 
 def main(argv: list[str]) -> int:

@@ -1,10 +1,13 @@
-"""Shared helpers: render the template from this checkout and run the output's commands."""
+"""Shared helpers: render the template from this checkout and run the output's commands.
+
+What the tooling shares with the tests (rendering, ports, GET a local server) is in
+shortstack/devtools.py; `REPO` and `free_port` are re-exported here for the tests.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -13,9 +16,8 @@ from typing import Any
 
 import plumbum
 import pytest
-from copier import run_copy
 
-REPO = Path(__file__).resolve().parents[1]
+from shortstack.devtools import REPO, render_template
 
 
 def uv_bin() -> str:
@@ -66,15 +68,7 @@ def path_without_uv(tmp_path: Path, tools: tuple[str, ...] = ("python3", "git", 
 
 def render(dst: Path, **data: Any) -> Path:
     """Render this checkout (HEAD plus uncommitted changes) into `dst` with `data`."""
-    run_copy(
-        str(REPO),
-        str(dst),
-        data=data,
-        defaults=True,
-        unsafe=False,
-        vcs_ref="HEAD",
-        quiet=True,
-    )
+    render_template(dst, data)
     return dst
 
 
@@ -110,12 +104,6 @@ def git_init(path: Path, message: str = "initial") -> None:
 def commit_all(path: Path, message: str) -> None:
     run(["git", "add", "-A"], path)
     run(["git", "commit", "-q", "--no-verify", "-m", message], path)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def publish(template: Path) -> str:

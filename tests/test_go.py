@@ -11,8 +11,6 @@ import shutil
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import REPO, free_port, git_init, render, run
+from conftest import REPO, git_init, render, run
+from shortstack.devtools import free_port, get, get_when_up
 
 pytestmark = [pytest.mark.go, pytest.mark.slow]
 
@@ -160,14 +159,6 @@ def test_container_and_deploy_manifests(go_service: Path) -> None:
 # --- The running service ---------------------------------------------------------------
 
 
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
 class Service:
     """The built binary, started with CRASH_DEMO=routes on a free port."""
 
@@ -190,22 +181,16 @@ class Service:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def _wait_until_healthy(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"the service exited {self.proc.returncode}: {self.stderr()}")
-            try:
-                if _get(self.url("/healthz"))[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"the service did not answer /healthz: {self.stderr()}")
+        try:
+            status, _ = get_when_up(self.url("/healthz"), self.proc, seconds=30)
+        except RuntimeError as error:
+            pytest.fail(f"{error}: {self.stderr()}")
+        assert status == 200, self.stderr()
 
     def wait_for_metric(self, line: str) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            if line in _get(self.url("/metrics"))[1].splitlines():
+            if line in get(self.url("/metrics"))[1].splitlines():
                 return
             time.sleep(0.1)
         pytest.fail(f"/metrics never showed {line!r}")
@@ -261,7 +246,7 @@ def test_crash_over_http_and_in_a_goroutine(
 ) -> None:
     service = Service(go_service, log_format, tmp_path)
     try:
-        status, body = _get(service.url("/debug/crash"))
+        status, body = get(service.url("/debug/crash"))
         assert status == 500
         client = json.loads(body)
         assert set(client) == {"error", "error_id"} and client["error"] == "internal"
@@ -269,11 +254,11 @@ def test_crash_over_http_and_in_a_goroutine(
         for leak in ("runtime", "index", ".go", "store"):
             assert leak not in body
 
-        status, _ = _get(service.url("/debug/crash/goroutine"))
+        status, _ = get(service.url("/debug/crash/goroutine"))
         assert status == 202
         service.wait_for_metric('crashes_total{origin="goroutine"} 1')
         service.wait_for_metric('crashes_total{origin="http"} 1')
-        assert _get(service.url("/healthz"))[0] == 200  # the process went on
+        assert get(service.url("/healthz"))[0] == 200  # the process went on
     finally:
         code = service.stop()
     stderr = service.stderr()

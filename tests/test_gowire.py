@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, commit_all, free_port, git_init, render, run
+from conftest import REPO, commit_all, git_init, render, run
+from shortstack.devtools import free_port
 
 pytestmark = [pytest.mark.go, pytest.mark.slow]
 

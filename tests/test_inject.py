@@ -14,9 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +24,6 @@ from copier import run_update
 from conftest import (
     REPO,
     commit_all,
-    free_port,
     git_init,
     path_without_uv,
     publish,
@@ -36,6 +32,7 @@ from conftest import (
     snapshot_template,
     uv_bin,
 )
+from shortstack.devtools import free_port, get_when_up
 from shortstack.inject.detect import InjectError, detect_layout
 from shortstack.inject.plan import plan_wiring
 from shortstack.inject.wire import FilePlan, Manual
@@ -407,7 +404,9 @@ def test_uvicorn_serves_the_wired_app_with_short_reports(
             stderr=subprocess.STDOUT,
         )
         try:
-            body = _get_until_up(f"http://127.0.0.1:{port}/orders/zz", server)
+            status, text = get_when_up(f"http://127.0.0.1:{port}/orders/zz", server)
+            assert status == 500, text
+            body = json.loads(text)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -416,22 +415,6 @@ def test_uvicorn_serves_the_wired_app_with_short_reports(
     assert f"[error_id={body['error_id']}]" in output, output
     assert "repo.py:5 in load_order" in output
     assert "Traceback" not in output and "Exception in ASGI application" not in output
-
-
-def _get_until_up(url: str, server: subprocess.Popen[bytes]) -> dict[str, str]:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=5)
-        except urllib.error.HTTPError as error:
-            assert error.code == 500
-            return dict(json.loads(error.read()))
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("uvicorn did not start")
-            time.sleep(0.2)
-        else:
-            pytest.fail(f"{url} did not fail")
 
 
 # --- Wiring shapes, without copier ---------------------------------------------------------------

@@ -15,15 +15,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, commit_all, free_port, git_init, run, uv_bin
+from conftest import REPO, commit_all, git_init, run, uv_bin
+from shortstack.devtools import free_port, get_when_up
 
 FIXTURES = Path(__file__).parent / "fixtures" / "inject"
 MARKER = "# errutil: wired"
@@ -154,25 +152,15 @@ def _serve(case: WebCase, repo: Path, python: Path) -> tuple[int, dict[str, obje
         start_new_session=True,
     )
     try:
-        status, body = _request(f"http://127.0.0.1:{port}{case.path}", server)
+        try:
+            status, text = get_when_up(f"http://127.0.0.1:{port}{case.path}", server)
+        except RuntimeError as error:
+            pytest.fail(f"{error}: {server.stderr.read() if server.stderr else ''}")
+        body = json.loads(text)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         _, stderr = server.communicate(timeout=30)
     return status, body, stderr
-
-
-def _request(url: str, server: subprocess.Popen[str]) -> tuple[int, dict[str, object]]:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=10) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
-        except (OSError, ValueError):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer {url}: {server.stderr.read()}")
-            time.sleep(0.2)
 
 
 def _report(stderr: str) -> tuple[list[str], str]:

@@ -6,14 +6,13 @@ import json
 import os
 import signal
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import free_port, git_init, path_without_uv, render, run, uv_bin
+from conftest import git_init, path_without_uv, render, run, uv_bin
+from shortstack.devtools import free_port, get_when_up
 
 
 def test_render_leaves_no_template_syntax(tmp_path: Path) -> None:
@@ -135,17 +134,7 @@ def test_deploy_probes_point_at_the_service_endpoints(tmp_path: Path) -> None:
 
 def _get(port: int, path: str, deadline: float = 60) -> int:
     """GET `path` once the service listens; return the status."""
-    end = time.monotonic() + deadline
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-                return int(response.status)
-        except urllib.error.HTTPError as error:
-            return error.code
-        except OSError:
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.2)
+    return get_when_up(f"http://127.0.0.1:{port}{path}", seconds=deadline)[0]
 
 
 @pytest.mark.slow

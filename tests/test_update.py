@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from copier import run_copy, run_update
+from copier import run_update
 
-from conftest import REPO, commit_all, git_init, run, snapshot_template
+from conftest import commit_all, git_init, run, snapshot_template
+from shortstack.devtools import render_template
 
 APP = Path("template/python/src/{{package_name}}/app.py.jinja")
 CONFLICT = re.compile(r"^<<<<<<< ", re.MULTILINE)
@@ -21,7 +22,7 @@ def _tag(repo: Path, tag: str) -> None:
 
 
 def _service_from(template: Path, dst: Path, ref: str) -> Path:
-    run_copy(str(template), str(dst), defaults=True, unsafe=False, vcs_ref=ref, quiet=True)
+    render_template(dst, src=template, vcs_ref=ref)
     git_init(dst, "service from the template")
     return dst
 
@@ -75,19 +76,24 @@ def test_update_keeps_user_edits_and_brings_template_changes(tmp_path: Path) -> 
     assert answers["_commit"] == "v2.0.0"
 
 
+def _set_port(text: str, value: str) -> str:
+    """The settings' `port` line, whatever it holds, replaced by `port: int = <value>`."""
+    changed = re.sub(r"^    port: int = .*$", f"    port: int = {value}", text, count=1, flags=re.M)
+    assert changed != text, "config.py has no `port: int = ...` line"
+    return changed
+
+
 def test_a_real_conflict_is_marked_inline_not_dropped(tmp_path: Path) -> None:
     template = snapshot_template(tmp_path / "template")
     _tag(template, "v1.0.0")
     service = _service_from(template, tmp_path / "service", "v1.0.0")
 
     config = service / "src/my_service/config.py"
-    config.write_text(config.read_text().replace("port: int = 8080", "port: int = 9090  # ours"))
+    config.write_text(_set_port(config.read_text(), "9090  # ours"))
     commit_all(service, "user: port 9090")
 
     template_config = template / "template/python/src/{{package_name}}/config.py"
-    template_config.write_text(
-        template_config.read_text().replace("port: int = 8080", "port: int = 8000  # theirs")
-    )
+    template_config.write_text(_set_port(template_config.read_text(), "8000  # theirs"))
     commit_all(template, "template: port 8000")
     _tag(template, "v2.0.0")
 
@@ -131,15 +137,7 @@ def test_dependabot_watches_the_flavours_ecosystems(
     tmp_path: Path, language: str, ecosystems: list[str]
 ) -> None:
     dst = tmp_path / language
-    run_copy(
-        str(REPO),
-        str(dst),
-        data={"language": language},
-        defaults=True,
-        unsafe=False,
-        vcs_ref="HEAD",
-        quiet=True,
-    )
+    render_template(dst, {"language": language})
     config = yaml.safe_load((dst / ".github/dependabot.yml").read_text())
     assert config["version"] == 2
     assert [entry["package-ecosystem"] for entry in config["updates"]] == ecosystems
