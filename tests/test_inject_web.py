@@ -26,7 +26,10 @@ from shortstack.devtools import free_port, get_when_up
 FIXTURES = Path(__file__).parent / "fixtures" / "inject"
 MARKER = "# errutil: wired"
 # The fixtures' own runtime, and pytest pinned to an old 7.x as a team's requirements file has it.
-WEB_PACKAGES = ["flask>=3", "django>=4.2", "gunicorn>=22", "pytest==7.4.4", "hypothesis"]
+WEB_PACKAGES = [
+    *("flask>=3", "django>=4.2", "gunicorn>=22", "pytest==7.4.4", "hypothesis"),
+    *("black", "flake8", "isort"),  # the linters the fixtures configure
+]
 REPORT_HEADER = re.compile(r"^(\w+(?:\.\w+)*: .*)  \[error_id=([0-9a-f-]+)\]$", re.MULTILINE)
 
 
@@ -43,6 +46,7 @@ class WebCase:
     pythonpath: str = "."
     errutil_tests: bool = True
     env: dict[str, str] = field(default_factory=dict)
+    lint: list[list[str]] = field(default_factory=list)  # the repository's own checks
 
 
 CASES = [
@@ -62,6 +66,7 @@ CASES = [
         own_tests=["-m", "unittest", "-v", "tests"],
         body={"message": "the blog is having a moment"},
         errutil_tests=False,  # a unittest-only repository
+        lint=[["flake8", "."]],  # setup.cfg: max-line-length = 100
     ),
     WebCase(
         name="flask_module",
@@ -77,6 +82,7 @@ CASES = [
         },
         own_tests=["-m", "pytest", "-q", "-p", "no:cacheprovider"],
         pythonpath="src",
+        lint=[["ruff", "check", "."], ["ruff", "format", "--check", "."]],  # line-length = 88
     ),
     WebCase(
         name="django_site",
@@ -97,6 +103,7 @@ CASES = [
         own_tests=["manage.py", "test", "polls", "-v", "2"],
         body={"detail": "polls are down"},
         errutil_tests=False,  # Django's runner is unittest's
+        lint=[["black", "--check", "."], ["isort", "--check-only", "."]],  # profile black
     ),
     WebCase(
         name="wsgi_plain",
@@ -111,6 +118,7 @@ CASES = [
             ]
         },
         own_tests=["-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        lint=[["flake8", "."]],  # tox.ini: max-line-length = 100
     ),
 ]
 
@@ -125,6 +133,20 @@ def web_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     python = venv / "bin" / "python"
     run([uv, "pip", "install", "--quiet", "--python", str(python), *WEB_PACKAGES], venv.parent)
     return python
+
+
+def _lint(case: WebCase, repo: Path, python: Path) -> None:
+    """The repository's own formatters and linters, as configured there, pass."""
+    for command in case.lint:
+        tool = (
+            Path(sys.executable).parent / "ruff"
+            if command[0] == "ruff"
+            else python.parent / command[0]
+        )
+        result = subprocess.run(
+            [str(tool), *command[1:]], cwd=repo, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}{result.stderr}"
 
 
 def _inject(repo: Path, *flags: str) -> subprocess.CompletedProcess[str]:
@@ -188,6 +210,7 @@ def test_wsgi_repositories_inject_serve_and_crash_short(
 ) -> None:
     repo = shutil.copytree(FIXTURES / case.name, tmp_path / case.name)
     git_init(repo, "the team's repository")
+    _lint(case, repo, web_python)  # green before, as a real repository's checks are
 
     first = _inject(repo)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -202,6 +225,7 @@ def test_wsgi_repositories_inject_serve_and_crash_short(
     assert added_tests == case.errutil_tests
     if not case.errutil_tests:
         assert "errutil's own tests are left out" in first.stderr
+    _lint(case, repo, web_python)  # and after: added and edited files pass them too
     commit_all(repo, "errutil")
 
     # The repository's own tests, with its own runner (errutil's with them where pytest runs),

@@ -17,8 +17,10 @@ from .detect import InjectError, RepoLayout
 __all__ = [
     "ANSWERS_FILE",
     "MODULE_NAMES",
+    "OWN_STYLE_HEADER",
     "Component",
     "choose_module_name",
+    "own_style_header",
     "public_source",
     "read_answers",
     "render_component",
@@ -95,6 +97,23 @@ def _record_source(answers: bytes, url: str | None) -> bytes:
         )
         kept.insert(index, entry)
     return "".join(kept).encode("utf-8")
+
+
+# errutil's files keep the template's style (formatted and linted there, at its line length):
+# these lines make the repository's black/ruff format, flake8/ruff and isort leave them alone,
+# so its own checks stay green whatever line length or profile it uses.
+OWN_STYLE_HEADER = (
+    b"# errutil, added by shortstack: formatted and linted where it comes from, so this\n"
+    b"# repository's formatters and linters leave it as it is.\n"
+    b"# fmt: off\n"
+    b"# flake8: noqa\n"
+    b"# isort: skip_file\n"
+)
+
+
+def own_style_header(content: bytes) -> bytes:
+    """*content* with OWN_STYLE_HEADER as its first lines (once)."""
+    return content if content.startswith(OWN_STYLE_HEADER) else OWN_STYLE_HEADER + content
 
 
 def read_answers(root: Path) -> dict[str, str] | None:
@@ -176,6 +195,9 @@ def render_component(layout: RepoLayout, errutil_module: str) -> Component:
         }
     url = public_source(source)
     files[ANSWERS_FILE] = _record_source(files[ANSWERS_FILE], url)
+    for path, content in files.items():
+        if path.endswith(".py"):
+            files[path] = own_style_header(content)
     if url is None:
         print(
             f"note: the template checkout at {source} has no public `origin` remote, so "
