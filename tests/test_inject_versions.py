@@ -43,6 +43,18 @@ def legacy_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert "wired     src/tally/cli.py: install() at the start of main()" in injected.stdout
     assert "this repository supports Python 3.8; errutil works from 3.9 on" in injected.stderr
     commit_all(repo, "errutil")
+    again = run(
+        [sys.executable, "-m", "shortstack.inject", "--dest", str(repo)],
+        REPO,
+        env={"PYTHONPATH": str(REPO)},
+    )
+    assert "Nothing to change" in again.stdout
+    check = run(
+        [sys.executable, "-m", "shortstack.inject", "--dest", str(repo), "--check"],
+        REPO,
+        env={"PYTHONPATH": str(REPO)},
+    )
+    assert "is wired into every entry point found" in check.stdout
     return repo
 
 
@@ -66,7 +78,9 @@ def _venv(minor: str, repo: Path, tmp_path: Path, *packages: str) -> Path:
 def test_supported_pythons_get_short_reports_and_green_tests(
     legacy_repo: Path, tmp_path: Path, minor: str
 ) -> None:
-    venv = _venv(minor, legacy_repo, tmp_path, "pytest", "hypothesis")
+    venv = _venv(minor, legacy_repo, tmp_path, "pytest", "hypothesis", "flake8")
+    # Its own linter, as tox.ini configures it (max-line-length = 100), passes after the change.
+    run([str(venv / "bin/flake8"), "src", "tests"], legacy_repo)
     tests = run(
         [str(venv / "bin/python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         legacy_repo,
