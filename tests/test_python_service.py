@@ -44,7 +44,19 @@ def test_render_leaves_no_template_syntax(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_defaults_pass_their_own_lint_and_tests(python_service: Path) -> None:
     run(["make", "lint"], python_service)
-    run(["make", "test"], python_service)
+    tests = run(["make", "test"], python_service)
+    assert "Required test coverage of 90.0% reached" in tests.stdout
+
+
+@pytest.mark.slow
+def test_the_coverage_gate_fails_a_run_that_covers_too_little(python_service: Path) -> None:
+    partial = run(
+        [uv_bin(), "run", "--no-sync", "pytest", "tests/test_app.py", "-q"],
+        python_service,
+        check=False,
+    )
+    assert partial.returncode != 0
+    assert "Required test coverage of 90.0% not reached" in partial.stdout
 
 
 @pytest.mark.slow
