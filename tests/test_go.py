@@ -113,7 +113,9 @@ def test_only_the_chosen_logger_is_rendered(go_service: Path) -> None:
 
 def test_lint_and_test_pass(go_service: Path) -> None:
     run(["make", "lint"], go_service)
-    run(["make", "test"], go_service)
+    tests = run(["make", "test"], go_service)
+    assert "go test -race -cover" in tests.stdout  # the race detector, and coverage printed
+    assert "pkg/errutil" in tests.stdout and "coverage:" in tests.stdout
 
 
 def test_shipped_go_sum_is_what_tidy_writes(go_service: Path) -> None:
