@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -171,3 +172,23 @@ def test_benchmark_reports_its_ratios(
     assert "format_exception vs traceback.format_exception" in result.stdout
     assert "capture().to_dict() vs structlog" in result.stdout
     assert "ErrorMiddleware on a trivial FastAPI request" in result.stdout
+
+
+@pytest.mark.parametrize("language", ["python", "go"])
+def test_the_manifests_build_with_kustomize(tmp_path: Path, language: str) -> None:
+    """`kubectl apply -k deploy/` would get what kustomize builds: both flavours build."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl (with its kustomize) is not installed")
+    data = {"language": language, "project_name": "Orders Service"}
+    dst = render(tmp_path / language, **data)
+    built = run([kubectl, "kustomize", "deploy"], dst)
+    documents = [doc for doc in yaml.safe_load_all(built.stdout) if doc]
+    assert sorted(doc["kind"] for doc in documents) == ["Deployment", "Service"]
+    for doc in documents:
+        assert doc["metadata"]["name"] == "orders-service"
+        assert len(doc["metadata"]["name"]) <= 63
+    deployment = next(doc for doc in documents if doc["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 30
