@@ -192,3 +192,21 @@ def test_the_manifests_build_with_kustomize(tmp_path: Path, language: str) -> No
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 30
+
+
+def test_the_two_flavours_manifests_differ_only_where_the_languages_do(tmp_path: Path) -> None:
+    """Resources and the image's user id are the language's; everything else is the same."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl (with its kustomize) is not installed")
+    built = {}
+    for language in ("python", "go"):
+        dst = render(tmp_path / language, language=language, project_name="Orders Service")
+        docs = list(yaml.safe_load_all(run([kubectl, "kustomize", "deploy"], dst).stdout))
+        for doc in docs:
+            if doc["kind"] == "Deployment":
+                pod = doc["spec"]["template"]["spec"]
+                pod.pop("securityContext")  # the image's own non-root user (10001, 65532)
+                pod["containers"][0].pop("resources")  # what each runtime needs
+        built[language] = docs
+    assert built["python"] == built["go"]
