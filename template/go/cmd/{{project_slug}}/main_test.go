@@ -133,3 +133,48 @@ func freePort(t *testing.T) string {
 	defer func() { _ = l.Close() }()
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
+
+// TestSigtermDrainsNotReadyThenStops runs the service (this test binary again)
+// with a two-second drain: after SIGTERM it reports not ready on /readyz while
+// it still answers, then exits 0, as the Python flavour does.
+func TestSigtermDrainsNotReadyThenStops(t *testing.T) {
+	if os.Getenv("SERVICE_TEST_CHILD") == "1" {
+		os.Exit(run())
+	}
+	port := freePort(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSigtermDrainsNotReadyThenStops$")
+	cmd.Env = append(os.Environ(), "SERVICE_TEST_CHILD=1", "PORT="+port, "SHUTDOWN_DRAIN_SECONDS=2")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }()
+	base := "http://127.0.0.1:" + port
+	status := func(path string) int {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			return 0
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	for deadline := time.Now().Add(30 * time.Second); status("/readyz") != http.StatusOK; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the service did not become ready:\n%s", stderr.String())
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := status("/readyz"); got != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz while draining: %d, want 503", got)
+	}
+	if got := status("/healthz"); got != http.StatusOK {
+		t.Fatalf("/healthz while draining: %d, want 200 (still serving)", got)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, stderr.String())
+	}
+}
