@@ -40,7 +40,7 @@ func Middleware(next http.Handler) http.Handler {
 			}
 			r := report(v, OriginHTTP, func(r *Report) {
 				r.HTTP = &HTTPInfo{Method: req.Method, Path: req.URL.Path, Status: status}
-			}, true)
+			}, countRepeats)
 			if rw.hijacked {
 				return // the connection is the handler's
 			}

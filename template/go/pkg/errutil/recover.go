@@ -134,11 +134,20 @@ func JSONSink(w io.Writer) Sink {
 	})
 }
 
+// repeatRule says whether report may count a crash as a repeat of an earlier one
+// (a one-line record, or only a count) or must log it in full.
+type repeatRule bool
+
+const (
+	countRepeats repeatRule = true  // a crash the process survives: storm control applies
+	alwaysInFull repeatRule = false // the crash that ends the process: always the full report
+)
+
 // report captures v and hands it to the sink, guarding against every fault
 // of its own: if building or writing the report panics, Go's standard panic
 // output for v is written to stderr instead. It returns the report (nil after
 // an internal fault).
-func report(v any, origin string, decorate func(*Report), suppress bool) (r *Report) {
+func report(v any, origin string, decorate func(*Report), rule repeatRule) (r *Report) {
 	defer func() {
 		if fault := recover(); fault != nil {
 			fmt.Fprintf(os.Stderr, "panic: %v\n\n%s\n(errutil: %v)\n", v, debug.Stack(), fault)
@@ -153,7 +162,7 @@ func report(v any, origin string, decorate func(*Report), suppress bool) (r *Rep
 	if s.cfg.OnCrash != nil {
 		s.cfg.OnCrash(r)
 	}
-	if suppress && s.repeats.admit(r, &s.cfg, s.cfg.Sink) == logCount {
+	if rule == countRepeats && s.repeats.admit(r, &s.cfg, s.cfg.Sink) == logCount {
 		return r
 	}
 	s.cfg.Sink.WriteCrash(r)
@@ -173,7 +182,7 @@ func Recover() {
 		Flush()
 		return
 	}
-	report(v, OriginMain, nil, false)
+	report(v, OriginMain, nil, alwaysInFull)
 	Flush()
 	loadState().cfg.Exit(2)
 }
@@ -223,7 +232,7 @@ func reportGoroutine(v any, startPC [1]uintptr) *Report {
 		}
 		info := classifierFor().classify(f)
 		r.StartedAt = &Frame{File: info.file, Line: info.line, Function: info.function}
-	}, true)
+	}, countRepeats)
 }
 
 // TB is the part of testing.TB that RecoverT uses (errutil does not import
