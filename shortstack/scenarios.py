@@ -150,7 +150,8 @@ def run_script(service: Service, mode: str, scenario: str, entry: str) -> Outcom
 def run_pytest(service: Service, mode: str, default_args: list[str]) -> Outcome:
     """Run the failing test; keep the failure section (header to short summary)."""
     args = default_args if mode == "default" else []
-    cmd = [service.python, "-m", "pytest", "-q", *args, "tests/test_orders_scenario.py"]
+    # --no-cov: the service's coverage table is not part of the failure either way.
+    cmd = [service.python, "-m", "pytest", "-q", "--no-cov", *args, "tests/test_orders_scenario.py"]
     lines = run_process(cmd, service.root).splitlines()
     begin = next((i for i, line in enumerate(lines) if "test_import_order" in line), 0)
     end = next((i for i, line in enumerate(lines) if "short test summary" in line), len(lines))
