@@ -5,13 +5,14 @@ tree exactly as it was (and nothing written outside it)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, git_init, run
+from conftest import REPO, commit_all, git_init, run
 from shortstack.inject import apply as apply_module
 from shortstack.inject import component
 from shortstack.inject.cli import main as inject_main
@@ -605,3 +606,65 @@ def test_a_merged_import_is_wrapped_at_the_repositorys_line_length(
     first = plans["svc/__main__.py"].new.splitlines()[0]
     joined = f"from svc import billing_helpers, errutil, inventory_helpers, shipping  {MARKER}"
     assert first == (joined if len(joined) <= length else "from svc import (")
+
+
+# --- A messy repository, and faults that must leave it exactly as it was ---------------------
+
+
+def _messy_repo(root: Path) -> Path:
+    """The 3.8-3.13 CLI fixture made messier: a second package, a root script, a symlink."""
+    repo = Path(shutil.copytree(Path(__file__).parent / "fixtures/inject/legacy_cli", root))
+    _repo(
+        repo,
+        {
+            "tools/__init__.py": "",
+            "tools/report.py": 'if __name__ == "__main__":\n    print("report")\n',
+            "bench.py": 'import sys\n\nif __name__ == "__main__":\n    sys.exit(0)\n',
+        },
+    )
+    (repo / "docs").mkdir()
+    (repo / "docs/README.md").symlink_to("../README.md")  # a committed link that stays
+    git_init(repo)
+    return repo
+
+
+def test_a_messy_repository_with_an_entry_point_linked_from_outside_is_left_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "nightly.py").write_text('if __name__ == "__main__":\n    print("nightly")\n')
+    repo = _messy_repo(tmp_path / "repo")
+    (repo / "src/tally/nightly.py").symlink_to(outside / "nightly.py")  # would be wired
+    commit_all(repo, "a link")
+    before, outside_before = _tree(repo), _tree(outside)
+    code, out, err = _inject(repo, capsys=capsys)
+    assert code == 2, out + err
+    assert "src/tally/nightly.py is a symbolic link" in err and "Nothing was changed." in err
+    assert "Traceback" not in out + err
+    assert _tree(repo) == before and _tree(outside) == outside_before
+    assert not run(["git", "status", "--porcelain"], repo).stdout
+
+
+def test_a_messy_repository_with_an_unwritable_entry_point_is_restored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file even root cannot write (immutable) is found before anything is written.
+
+    (A write that fails halfway anyway is undone: test_a_failed_write_restores_every_file.)"""
+    repo = _messy_repo(tmp_path / "repo")
+    target = repo / "src/tally/cli.py"
+    if subprocess.run(["chattr", "+i", str(target)], capture_output=True, check=False).returncode:
+        pytest.skip("chattr +i is not available here")
+    try:
+        before = _tree(repo)
+        code, out, err = _inject(repo, capsys=capsys)
+        assert code == 2, out + err
+        assert err.strip().splitlines()[-1] == (
+            "setup-panic-handler: src/tally/cli.py is not writable. Nothing was changed."
+        )
+        assert "Traceback" not in out + err
+        assert _tree(repo) == before
+        assert not run(["git", "status", "--porcelain"], repo).stdout
+    finally:
+        subprocess.run(["chattr", "-i", str(target)], check=False)
