@@ -19,6 +19,7 @@ from shortstack.inject.cli import main as inject_main
 from shortstack.inject.detect import InjectError, detect_layout
 from shortstack.inject.imports import MARKER
 from shortstack.inject.plan import plan_wiring
+from shortstack.inject.servers import find_server_targets
 from shortstack.inject.wire import FilePlan, Manual
 
 
@@ -668,3 +669,22 @@ def test_a_messy_repository_with_an_unwritable_entry_point_is_restored(
         assert not run(["git", "status", "--porcelain"], repo).stdout
     finally:
         subprocess.run(["chattr", "-i", str(target)], check=False)
+
+
+def test_server_targets_are_read_from_every_server_config(tmp_path: Path) -> None:
+    _repo(
+        tmp_path,
+        {
+            "uwsgi.ini": "[uwsgi]\nmaster = true\nmodule = svc.wsgi\n",
+            "Procfile": "web: uvicorn svc.api:app --port $PORT\n",
+            "Dockerfile": "FROM python\nCMD gunicorn 'svc.web:create_app()'\n",
+            "gunicorn.conf.py": "bind = '0.0.0.0:8000'\nwsgi_app = 'svc.conf:app'\n",
+        },
+    )
+    found = {(t.source, t.line, t.describe(), t.asgi) for t in find_server_targets(tmp_path)}
+    assert found == {
+        ("uwsgi.ini", 3, "uwsgi svc.wsgi:application", False),
+        ("Procfile", 1, "uvicorn svc.api:app", True),
+        ("Dockerfile", 2, "gunicorn svc.web:create_app()", False),
+        ("gunicorn.conf.py", 2, "gunicorn svc.conf:app", False),
+    }

@@ -137,7 +137,7 @@ def _built_by(module: cst.Module | None, name: str, factories: set[str]) -> bool
 def _unserved(
     layout: RepoLayout,
     errutil_module: str,
-    targets: Sequence[ServerTarget],
+    targets: Mapping[ServerTarget, Path | None],
     plans: Mapping[Path, FilePlan],
     modules: Mapping[Path, cst.Module],
 ) -> list[Manual]:
@@ -145,8 +145,7 @@ def _unserved(
     problems = []
     imp = f"from {layout.package_name} import {errutil_module}"
     factories = {name for plan in plans.values() for name in plan.factories}
-    for target in targets:
-        path = layout.module_file(target.module)
+    for target, path in targets.items():
         plan = plans.get(path) if path is not None else None
         if plan is not None and (
             target.obj in plan.apps
@@ -182,11 +181,11 @@ def plan_wiring(layout: RepoLayout, errutil_module: str) -> tuple[list[FilePlan]
         layout.package_dir / f"{errutil_module}.py",
         layout.root / layout.tests_dir,
     ]
-    targets = find_server_targets(layout.root)
+    # Each server target with the file that defines its module (looked up once).
+    targets = {t: layout.module_file(t.module) for t in find_server_targets(layout.root)}
     paths = _python_files(layout, skip)
     served: dict[Path, set[str]] = {}
-    for target in targets:
-        path = layout.module_file(target.module)
+    for target, path in targets.items():
         if path is not None:
             served.setdefault(path, set()).add(target.obj)
             if path not in paths:

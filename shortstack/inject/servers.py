@@ -115,9 +115,10 @@ def _gunicorn_conf(root: Path) -> list[ServerTarget]:
 def _uwsgi_ini(root: Path) -> list[ServerTarget]:
     found = []
     for path in sorted(root.glob("uwsgi*.ini")):
+        text = path.read_text(errors="replace")
         parser = configparser.ConfigParser(interpolation=None, strict=False)
         try:
-            parser.read_string(path.read_text(errors="replace"))
+            parser.read_string(text)
         except configparser.Error:
             continue
         if not parser.has_section("uwsgi"):
@@ -132,8 +133,8 @@ def _uwsgi_ini(root: Path) -> list[ServerTarget]:
         number = next(
             (
                 n
-                for n, text in enumerate(path.read_text(errors="replace").splitlines(), 1)
-                if text.strip().startswith(("module", "wsgi"))
+                for n, line in enumerate(text.splitlines(), 1)
+                if line.strip().startswith(("module", "wsgi"))
             ),
             1,
         )
