@@ -11,6 +11,9 @@ RUN := $(UV) run --no-sync
 # without uv on PATH runs them as well as one with it.
 export SHORTSTACK_UV := $(UV)
 PYTEST_ARGS ?=
+# Tests run in parallel, one worker per core (the renders mostly wait on subprocesses); tests
+# that share a rendered service stay in one worker (tests/conftest.py). TEST_JOBS=0: serial.
+TEST_JOBS ?= auto
 
 .PHONY: help setup demo scenarios test lint format locks docs setup-panic-handler clean
 
@@ -34,7 +37,7 @@ scenarios: setup ## measure the before/after table (default output vs ours) on a
 	$(RUN) python -m shortstack.scenarios --dest demo-scenarios
 
 test: setup ## the whole test suite: render the template, run each output's make setup/lint/test
-	$(RUN) pytest $(PYTEST_ARGS)
+	$(RUN) pytest -n $(TEST_JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: setup ## ruff and mypy on the template's own tooling; go vet and gofmt on gowire
 	$(RUN) ruff check .

@@ -51,6 +51,37 @@ def pytest_configure(config: pytest.Config) -> None:
     config.add_cleanup(lambda: shutil.rmtree(bin_dir, ignore_errors=True))
 
 
+# Tests that share a session-scoped render run in one xdist worker (`--dist loadgroup`), so
+# each render is set up once per run; every other test is scheduled on its own.
+SHARED_RENDERS = ("python_service", "go_service")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups from the markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for name in SHARED_RENDERS:
+            if name in getattr(item, "fixturenames", ()):
+                callspec = getattr(item, "callspec", None)
+                param = callspec.params.get(name) if callspec is not None else None
+                group = name if param is None else f"{name}-{param}"
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
+
+
+def show_in_ci(request: pytest.FixtureRequest, title: str, text: str) -> None:
+    """Print *text* in the run's summary (also from an xdist worker): a measurement for CI's log."""
+    request.node.user_properties.append(("shown", f"{title}\n{text}"))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for report in terminalreporter.stats.get("passed", []):
+        for key, value in getattr(report, "user_properties", ()):
+            if key == "shown" and report.when == "call":
+                title, _, text = str(value).partition("\n")
+                terminalreporter.write_sep("-", title)
+                terminalreporter.write_line(text.rstrip())
+
+
 def path_without_uv(tmp_path: Path, tools: tuple[str, ...] = ("python3", "git", "make")) -> str:
     """A PATH that reaches *tools* (and /usr/bin, /bin) but no uv, as on a new machine."""
     bin_dir = tmp_path / "no-uv-bin"

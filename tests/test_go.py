@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import REPO, git_init, render, run
+from conftest import REPO, git_init, render, run, show_in_ci
 from shortstack.devtools import free_port, get, get_when_up
 
 pytestmark = [pytest.mark.go, pytest.mark.slow]
@@ -404,10 +404,11 @@ def test_bad_setting_is_refused_clearly(go_service: Path) -> None:
     assert 'LOG_FORMAT="xml": want one of json, console' in result.stderr
 
 
-def test_bench_prints_the_ratio(go_service: Path) -> None:
+def test_bench_prints_the_ratio(go_service: Path, request: pytest.FixtureRequest) -> None:
     if _logger(go_service) != "slog":
         pytest.skip("errutil's core is the same for every logger: benchmarked once")
     out = run(["make", "bench"], go_service).stdout
+    show_in_ci(request, "make bench (Go service)", out)
     assert "BenchmarkCaptureAndFormat" in out and "BenchmarkDebugStack" in out
     assert re.search(r"errutil is \d+\.\dx faster", out), out
     assert re.search(r"first crash at a stack, which resolves every frame, is \d+\.\dx", out)
