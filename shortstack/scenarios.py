@@ -162,8 +162,9 @@ def wait_for_log(
 def run_http(service: Service, mode: str, path: str, entry: str) -> Outcome:
     """Serve the orders routes, request `path` once, and keep what the crash printed."""
     port = free_port()
-    # uvicorn logs each request's access line after errutil's report or Python's traceback,
-    # whose last (or, for ours, first) line names the KeyError.
+    # Without errutil, uvicorn's access line comes first, then the traceback, whose last line
+    # names the KeyError; with it, the report (its first line names it) precedes the access
+    # line. Each is one log record: with both in the log, the crash's output is complete.
     requests = Requests("/orders/a1", path, '"GET /orders/a1 ', (f'"GET {path} ', "KeyError"))
     text = capture_server_crash(
         service.driver(mode, "http", str(port)), service.root, port, requests
