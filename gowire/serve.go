@@ -94,44 +94,61 @@ func (c *fileCtx) done(what string, n ast.Node) {
 	c.plan.already = append(c.plan.already, what+" (line "+strconv.Itoa(c.line(n.Pos()))+")")
 }
 
-// planServers wires what serves requests in the file.
+// planServers wires what serves requests in the file: the frameworks'
+// recovery middleware first, then the routers and engines the file makes,
+// then the servers and handlers that are not covered by one of those.
 func (c *fileCtx) planServers() {
-	httpName := c.name(pathHTTP)
-	ginName, echoName, echoMW := c.name(pathGin), c.name(pathEcho), c.name(pathEchoMW)
-	chiName, chiMW, gorilla, grpcName := c.name(chiPaths...), c.name(chiMWPaths...), c.name(pathGorilla), c.name(pathGRPC)
-	mw := c.errName + ".Middleware"
+	s := &serverNames{
+		http: c.name(pathHTTP), gin: c.name(pathGin), echo: c.name(pathEcho), echoMW: c.name(pathEchoMW),
+		chi: c.name(chiPaths...), chiMW: c.name(chiMWPaths...), gorilla: c.name(pathGorilla), grpc: c.name(pathGRPC),
+		mw:          c.errName + ".Middleware",
+		ginRecovery: c.uses("GinRecovery"), echoRecover: c.uses("EchoRecover"),
+	}
+	c.replaceRecoverers(s)
+	covered, seen := c.wireRouters(s)
+	c.wireServers(s, covered, seen)
+}
 
-	// Recovery middleware the frameworks bring: replaced by errutil's, which
-	// would otherwise never see a panic.
-	replacedChiMW, replacedGin, replacedEchoMW := 0, 0, 0
-	ginRecovery, echoRecover := c.uses("GinRecovery"), c.uses("EchoRecover")
+// serverNames is what the file calls the packages that serve requests ("" if
+// it does not import one), and what planServers found of their recovery.
+type serverNames struct {
+	http, gin, echo, echoMW, chi, chiMW, gorilla, grpc string
+	mw                                                 string // errutil's net/http middleware, as the file names it
+
+	replacedChiMW, replacedGin, replacedEchoMW int  // recovery middleware replaced by errutil's
+	ginRecovery, echoRecover                   bool // errutil's gin / echo recovery is in the file
+}
+
+// replaceRecoverers replaces the recovery middleware the frameworks bring by
+// errutil's, which would otherwise never see a panic.
+func (c *fileCtx) replaceRecoverers(s *serverNames) {
 	ast.Inspect(c.f, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.SelectorExpr:
-			if name, ok := pkgSel(n, chiMW); ok && name == "Recoverer" {
-				c.replace(n, mw)
-				c.change("chi's middleware.Recoverer replaced by "+mw, n)
-				replacedChiMW++
+			if name, ok := pkgSel(n, s.chiMW); ok && name == "Recoverer" {
+				c.replace(n, s.mw)
+				c.change("chi's middleware.Recoverer replaced by "+s.mw, n)
+				s.replacedChiMW++
 			}
 		case *ast.CallExpr:
-			if _, name, ok := pkgCall(n, ginName); ok {
+			if _, name, ok := pkgCall(n, s.gin); ok {
 				switch name {
 				case "Recovery":
 					c.replace(n, c.errName+".GinRecovery()")
 					c.change("gin.Recovery() replaced by "+c.errName+".GinRecovery()", n)
-					replacedGin++
-					ginRecovery = true
+					s.replacedGin++
+					s.ginRecovery = true
 				case "RecoveryWithWriter", "CustomRecovery", "CustomRecoveryWithWriter":
 					c.manual(n, "gin."+name+"(...) recovers panics before errutil", "replace it with "+c.errName+".GinRecovery()")
 				}
 			}
-			if _, name, ok := pkgCall(n, echoMW); ok {
+			if _, name, ok := pkgCall(n, s.echoMW); ok {
 				switch name {
 				case "Recover":
 					c.replace(n, c.errName+".EchoRecover()")
 					c.change("echo's middleware.Recover() replaced by "+c.errName+".EchoRecover()", n)
-					replacedEchoMW++
-					echoRecover = true
+					s.replacedEchoMW++
+					s.echoRecover = true
 				case "RecoverWithConfig":
 					c.manual(n, "echo's middleware.RecoverWithConfig(...) recovers panics before errutil", "replace it with "+c.errName+".EchoRecover()")
 				}
@@ -139,18 +156,20 @@ func (c *fileCtx) planServers() {
 		}
 		return true
 	})
-	if replacedChiMW > 0 && c.countSel(chiMW) == replacedChiMW {
+	if s.replacedChiMW > 0 && c.countSel(s.chiMW) == s.replacedChiMW {
 		c.dropImport(chiMWPaths...)
 	}
-	if replacedEchoMW > 0 && c.countSel(echoMW) == replacedEchoMW {
+	if s.replacedEchoMW > 0 && c.countSel(s.echoMW) == s.replacedEchoMW {
 		c.dropImport(pathEchoMW)
 	}
+}
 
-	// Routers and engines created in the file: errutil goes first in their
-	// middleware chain, right after they are made (chi wants middleware
-	// before routes). A server that serves one of them is then wired already.
-	covered := map[string]bool{}
-	seen := map[*ast.CallExpr]bool{}
+// wireRouters puts errutil first in the middleware chain of the routers and
+// engines created in the file, right after they are made (chi wants
+// middleware before routes). A server that serves one of them is then wired
+// already: covered holds them, seen their constructor calls.
+func (c *fileCtx) wireRouters(s *serverNames) (covered map[string]bool, seen map[*ast.CallExpr]bool) {
+	covered, seen = map[string]bool{}, map[*ast.CallExpr]bool{}
 	ast.Inspect(c.f, func(n ast.Node) bool {
 		as, ok := n.(*ast.AssignStmt)
 		if !ok || len(as.Lhs) != 1 || len(as.Rhs) != 1 {
@@ -165,87 +184,99 @@ func (c *fileCtx) planServers() {
 			return true
 		}
 		x := id.Name
-		if isSel(call.Fun, chiName, "NewRouter") || isSel(call.Fun, gorilla, "NewRouter") {
+		if c.wireRouter(s, as, x, call) {
 			seen[call] = true
 			covered[c.scoped(as.Pos(), x)] = true
-			switch {
-			case c.routerUses(as, x, mw):
-				c.done(x+".Use("+mw+")", as)
-			case chiMW != "" && c.routerUses(as, x, chiMW+".Recoverer"):
-				// its Recoverer is replaced by errutil.Middleware above
-			default:
-				c.after(as, x+".Use("+mw+")")
-				c.change(x+".Use("+mw+") after the router is made", as)
-			}
-		}
-		if name, ok := pkgSel(call.Fun, ginName); ok && (name == "Default" || name == "New") {
-			seen[call] = true
-			covered[c.scoped(as.Pos(), x)] = true
-			switch {
-			case name == "Default":
-				c.replace(call.Fun.(*ast.SelectorExpr).Sel, "New")
-				c.after(as, x+".Use("+ginName+".Logger(), "+c.errName+".GinRecovery())")
-				c.change("gin.Default() is gin.New() with gin.Logger() and "+c.errName+".GinRecovery() (in place of gin.Recovery())", as)
-			case ginRecovery && replacedGin == 0:
-				c.done("gin recovery by "+c.errName+".GinRecovery()", as)
-			case ginRecovery:
-			default:
-				c.after(as, x+".Use("+c.errName+".GinRecovery())")
-				c.change(x+".Use("+c.errName+".GinRecovery()) after the engine is made", as)
-			}
-		}
-		if name, ok := pkgSel(call.Fun, echoName); ok && name == "New" {
-			seen[call] = true
-			covered[c.scoped(as.Pos(), x)] = true
-			switch {
-			case echoRecover && replacedEchoMW == 0:
-				c.done("echo recovery by "+c.errName+".EchoRecover()", as)
-			case echoRecover:
-			default:
-				c.after(as, x+".Use("+c.errName+".EchoRecover())")
-				c.change(x+".Use("+c.errName+".EchoRecover()) after the server is made", as)
-			}
 		}
 		return true
 	})
+	return covered, seen
+}
 
+// wireRouter wires the router or engine the assignment as makes and names x;
+// false when as makes none.
+func (c *fileCtx) wireRouter(s *serverNames, as *ast.AssignStmt, x string, call *ast.CallExpr) (made bool) {
+	if isSel(call.Fun, s.chi, "NewRouter") || isSel(call.Fun, s.gorilla, "NewRouter") {
+		made = true
+		switch {
+		case c.routerUses(as, x, s.mw):
+			c.done(x+".Use("+s.mw+")", as)
+		case s.chiMW != "" && c.routerUses(as, x, s.chiMW+".Recoverer"):
+			// its Recoverer is replaced by errutil.Middleware above
+		default:
+			c.after(as, x+".Use("+s.mw+")")
+			c.change(x+".Use("+s.mw+") after the router is made", as)
+		}
+	}
+	if name, ok := pkgSel(call.Fun, s.gin); ok && (name == "Default" || name == "New") {
+		made = true
+		switch {
+		case name == "Default":
+			c.replace(call.Fun.(*ast.SelectorExpr).Sel, "New")
+			c.after(as, x+".Use("+s.gin+".Logger(), "+c.errName+".GinRecovery())")
+			c.change("gin.Default() is gin.New() with gin.Logger() and "+c.errName+".GinRecovery() (in place of gin.Recovery())", as)
+		case s.ginRecovery && s.replacedGin == 0:
+			c.done("gin recovery by "+c.errName+".GinRecovery()", as)
+		case s.ginRecovery:
+		default:
+			c.after(as, x+".Use("+c.errName+".GinRecovery())")
+			c.change(x+".Use("+c.errName+".GinRecovery()) after the engine is made", as)
+		}
+	}
+	if name, ok := pkgSel(call.Fun, s.echo); ok && name == "New" {
+		made = true
+		switch {
+		case s.echoRecover && s.replacedEchoMW == 0:
+			c.done("echo recovery by "+c.errName+".EchoRecover()", as)
+		case s.echoRecover:
+		default:
+			c.after(as, x+".Use("+c.errName+".EchoRecover())")
+			c.change(x+".Use("+c.errName+".EchoRecover()) after the server is made", as)
+		}
+	}
+	return made
+}
+
+// wireServers wraps the handlers given to net/http, http.Server and gRPC
+// servers that no router above covers, and asks by hand for what it cannot.
+func (c *fileCtx) wireServers(s *serverNames, covered map[string]bool, seen map[*ast.CallExpr]bool) {
 	ast.Inspect(c.f, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.CallExpr:
 			if seen[n] {
 				return true
 			}
-			if name, ok := pkgSel(n.Fun, httpName); ok {
+			if name, ok := pkgSel(n.Fun, s.http); ok {
 				if i, ok := handlerArg[name]; ok && len(n.Args) > i {
-					c.wrapHandler(n.Args[i], httpName, "http."+name, covered)
+					c.wrapHandler(n.Args[i], s.http, "http."+name, covered)
 				}
 				if (name == "Handle" || name == "HandleFunc") && c.plan.registersDefault == 0 {
 					c.plan.registersDefault = c.line(n.Pos())
 				}
 			}
-			if name, ok := pkgSel(n.Fun, chiName); ok && name == "NewRouter" && replacedChiMW == 0 {
-				c.manual(n, "a chi router made outside an assignment", "add `r.Use("+mw+")` before its routes")
+			if name, ok := pkgSel(n.Fun, s.chi); ok && name == "NewRouter" && s.replacedChiMW == 0 {
+				c.manual(n, "a chi router made outside an assignment", "add `r.Use("+s.mw+")` before its routes")
 			}
-			if name, ok := pkgSel(n.Fun, gorilla); ok && name == "NewRouter" {
-				c.manual(n, "a gorilla/mux router made outside an assignment", "add `r.Use("+mw+")`")
+			if name, ok := pkgSel(n.Fun, s.gorilla); ok && name == "NewRouter" {
+				c.manual(n, "a gorilla/mux router made outside an assignment", "add `r.Use("+s.mw+")`")
 			}
-			if name, ok := pkgSel(n.Fun, ginName); ok && (name == "Default" || name == "New") && !(name == "New" && ginRecovery) {
+			if name, ok := pkgSel(n.Fun, s.gin); ok && (name == "Default" || name == "New") && !(name == "New" && s.ginRecovery) {
 				c.manual(n, "a gin engine made outside an assignment", "use gin.New() and add `r.Use("+c.errName+".GinRecovery())` before its routes")
 			}
-			if name, ok := pkgSel(n.Fun, echoName); ok && name == "New" && !echoRecover {
+			if name, ok := pkgSel(n.Fun, s.echo); ok && name == "New" && !s.echoRecover {
 				c.manual(n, "an echo server made outside an assignment", "add `e.Use("+c.errName+".EchoRecover())`")
 			}
-			if name, ok := pkgSel(n.Fun, grpcName); ok && name == "NewServer" {
-				c.wireGRPC(n, grpcName)
+			if name, ok := pkgSel(n.Fun, s.grpc); ok && name == "NewServer" {
+				c.wireGRPC(n, s.grpc)
 			}
 		case *ast.CompositeLit:
-			if name, ok := pkgSel(stripStar(n.Type), httpName); ok && name == "Server" {
-				c.wireServerLit(n, httpName, covered)
+			if name, ok := pkgSel(stripStar(n.Type), s.http); ok && name == "Server" {
+				c.wireServerLit(n, s.http, covered)
 			}
 		case *ast.AssignStmt:
 			if len(n.Lhs) == 1 && len(n.Rhs) == 1 && n.Tok == token.ASSIGN {
-				if sel, ok := n.Lhs[0].(*ast.SelectorExpr); ok && sel.Sel.Name == "Handler" && c.mentions(httpName, "Server") {
-					c.wrapHandler(n.Rhs[0], httpName, "Server.Handler", covered)
+				if sel, ok := n.Lhs[0].(*ast.SelectorExpr); ok && sel.Sel.Name == "Handler" && c.mentions(s.http, "Server") {
+					c.wrapHandler(n.Rhs[0], s.http, "Server.Handler", covered)
 				}
 			}
 		}

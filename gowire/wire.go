@@ -46,139 +46,194 @@ const fallbackDir = "pkg/shortstack/errutil"
 // the result builds in a scratch copy, then change the tree (or print the
 // diff, or the check). An error means nothing was changed.
 func wire(opts options, out, errOut io.Writer) (int, error) {
-	root, err := filepath.Abs(opts.dest)
+	t, err := locate(opts, errOut)
 	if err != nil {
 		return exitRefused, err
 	}
-	mod, err := readModule(root)
+	w, err := planModule(t)
 	if err != nil {
 		return exitRefused, err
+	}
+	addComponent := !t.present && !opts.noComponent
+
+	if opts.check {
+		return check(out, t.root, t.dir, t.present || opts.noComponent, w.plans, w.changed, w.manual), nil
+	}
+	if t.present && !opts.noComponent {
+		if err := adaptersPresent(t.root, t.dir, w.changed); err != nil {
+			return exitRefused, err
+		}
+	}
+	if !addComponent && len(w.changed) == 0 {
+		if opts.dryRun {
+			out = errOut // stdout is the diff alone, here empty
+		}
+		fmt.Fprintf(out, "Nothing to change: errutil (%s) is present and everything gowire can wire is wired.\n", t.dir)
+		printManual(out, w.manual)
+		return exitDone, nil
+	}
+	var component map[string][]byte
+	if addComponent {
+		if component, err = newComponent(opts, t); err != nil {
+			return exitRefused, err
+		}
+	}
+	if opts.verify {
+		if err := verify(t.root, component, w.changed); err != nil {
+			return exitRefused, err
+		}
+	}
+	if opts.dryRun {
+		printDryRun(out, errOut, t.dir, component, w)
+		return exitDone, nil
+	}
+	if err := writeWiring(out, t, component, w, opts.verify); err != nil {
+		return exitRefused, err
+	}
+	return exitDone, nil
+}
+
+// target is the module being wired and where its errutil is (or goes).
+type target struct {
+	root       string
+	mod        module
+	logger     string // the logging adapter: chosen with -logger, or detected
+	dir        string // errutil's folder, relative to root
+	importPath string // errutil's import path
+	present    bool   // errutil is already in dir
+}
+
+// locate reads the module, chooses the logger and errutil's folder, and
+// refuses a working tree with uncommitted changes unless nothing is written
+// (-dry-run, -check) or -force says so.
+func locate(opts options, errOut io.Writer) (target, error) {
+	root, err := filepath.Abs(opts.dest)
+	if err != nil {
+		return target{}, err
+	}
+	mod, err := readModule(root)
+	if err != nil {
+		return target{}, err
 	}
 	logger := opts.logger
 	if logger == "" {
 		logger = detectLogger(mod)
 	}
 	if dep := loggerModules[logger]; dep != "" && !mod.requires[dep] {
-		return exitRefused, fmt.Errorf("-logger %s: go.mod does not require %s; add it first (go get %s)", logger, dep, dep)
+		return target{}, fmt.Errorf("-logger %s: go.mod does not require %s; add it first (go get %s)", logger, dep, dep)
 	}
 	dir, present, err := chooseDir(root, opts, errOut)
 	if err != nil {
-		return exitRefused, err
+		return target{}, err
 	}
-	importPath := mod.path + "/" + dir
 	if !opts.dryRun && !opts.check && !opts.force {
 		if err := checkClean(root); err != nil {
-			return exitRefused, err
+			return target{}, err
 		}
 	}
+	return target{root: root, mod: mod, logger: logger, dir: dir, importPath: mod.path + "/" + dir, present: present}, nil
+}
 
-	files, err := goFiles(root, dir)
+// wiring is the plan for every Go file of the module: all of them, the ones
+// that change, and the steps left to do by hand.
+type wiring struct {
+	plans, changed []*filePlan
+	manual         []manualStep
+}
+
+// planModule plans every Go file; a file it cannot plan refuses the whole run.
+func planModule(t target) (wiring, error) {
+	files, err := goFiles(t.root, t.dir)
 	if err != nil {
-		return exitRefused, err
+		return wiring{}, err
 	}
-	var plans []*filePlan
+	var w wiring
 	var problems []string
-	wrapping := wrappingFuncs(root, files, importPath)
+	wrapping := wrappingFuncs(t.root, files, t.importPath)
 	for _, rel := range files {
-		p, err := planFile(root, rel, importPath, wrapping)
+		p, err := planFile(t.root, rel, t.importPath, wrapping)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", rel, err))
 			continue
 		}
-		plans = append(plans, p)
+		w.plans = append(w.plans, p)
 	}
 	if len(problems) > 0 {
-		return exitRefused, fmt.Errorf("nothing was changed; these files need a hand:\n  %s", strings.Join(problems, "\n  "))
+		return wiring{}, fmt.Errorf("nothing was changed; these files need a hand:\n  %s", strings.Join(problems, "\n  "))
 	}
-	manual := moduleManual(plans, importPath)
-	var changed []*filePlan
-	for _, p := range plans {
-		manual = append(manual, p.manual...)
+	w.manual = moduleManual(w.plans, t.importPath)
+	for _, p := range w.plans {
+		w.manual = append(w.manual, p.manual...)
 		if p.changed() {
-			changed = append(changed, p)
+			w.changed = append(w.changed, p)
 		}
 	}
-	addComponent := !present && !opts.noComponent
+	return w, nil
+}
 
-	if opts.check {
-		return check(out, root, dir, present || opts.noComponent, plans, changed, manual), nil
+// newComponent renders errutil for t, refusing to overwrite any file.
+func newComponent(opts options, t target) (map[string][]byte, error) {
+	component, err := renderComponent(opts, t.mod, t.dir, t.logger)
+	if err != nil {
+		return nil, err
 	}
-	if present && !opts.noComponent {
-		if err := adaptersPresent(root, dir, changed); err != nil {
-			return exitRefused, err
-		}
-	}
-	if !addComponent && len(changed) == 0 {
-		if opts.dryRun {
-			out = errOut // stdout is the diff alone, here empty
-		}
-		fmt.Fprintf(out, "Nothing to change: errutil (%s) is present and everything gowire can wire is wired.\n", dir)
-		printManual(out, manual)
-		return exitDone, nil
-	}
-	var component map[string][]byte
-	if addComponent {
-		if component, err = renderComponent(opts, mod, dir, logger); err != nil {
-			return exitRefused, err
-		}
-		var clashes []string
-		for rel := range component {
-			if _, err := os.Lstat(filepath.Join(root, filepath.FromSlash(rel))); err == nil {
-				clashes = append(clashes, rel)
-			}
-		}
-		if len(clashes) > 0 {
-			sort.Strings(clashes)
-			return exitRefused, fmt.Errorf("these files already exist and would be overwritten: %s. Nothing was changed", strings.Join(clashes, ", "))
+	var clashes []string
+	for rel := range component {
+		if _, err := os.Lstat(filepath.Join(t.root, filepath.FromSlash(rel))); err == nil {
+			clashes = append(clashes, rel)
 		}
 	}
-	if opts.verify {
-		if err := verify(root, component, changed); err != nil {
-			return exitRefused, err
-		}
+	if len(clashes) > 0 {
+		sort.Strings(clashes)
+		return nil, fmt.Errorf("these files already exist and would be overwritten: %s. Nothing was changed", strings.Join(clashes, ", "))
 	}
+	return component, nil
+}
 
-	if opts.dryRun {
-		for _, rel := range sortedKeys(component) {
-			fmt.Fprint(out, unifiedDiff(rel, nil, component[rel], true))
-		}
-		for _, p := range changed {
-			fmt.Fprint(out, unifiedDiff(p.rel, p.old, p.new, false))
-		}
-		// stdout is the diff alone (for `git apply`); what it means goes to stderr
-		if addComponent {
-			fmt.Fprintf(errOut, "would add  %s/ (errutil, copier component errutil-go, answers in %s)\n", dir, answersFile)
-		}
-		describe(errOut, changed, "would wire")
-		printManual(errOut, manual)
-		return exitDone, nil
-	}
-
+// printDryRun prints the diff alone on out (for `git apply`), and what it
+// means on errOut.
+func printDryRun(out, errOut io.Writer, dir string, component map[string][]byte, w wiring) {
 	for _, rel := range sortedKeys(component) {
-		target := filepath.Join(root, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return exitRefused, err
+		fmt.Fprint(out, unifiedDiff(rel, nil, component[rel], true))
+	}
+	for _, p := range w.changed {
+		fmt.Fprint(out, unifiedDiff(p.rel, p.old, p.new, false))
+	}
+	if component != nil {
+		fmt.Fprintf(errOut, "would add  %s/ (errutil, copier component errutil-go, answers in %s)\n", dir, answersFile)
+	}
+	describe(errOut, w.changed, "would wire")
+	printManual(errOut, w.manual)
+}
+
+// writeWiring writes the component (if any) and the changed files, and says what
+// it did.
+func writeWiring(out io.Writer, t target, component map[string][]byte, w wiring, verified bool) error {
+	for _, rel := range sortedKeys(component) {
+		dest := filepath.Join(t.root, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+			return err
 		}
-		if err := os.WriteFile(target, component[rel], 0o644); err != nil {
-			return exitRefused, err
+		if err := os.WriteFile(dest, component[rel], 0o644); err != nil {
+			return err
 		}
 	}
-	if addComponent {
-		fmt.Fprintf(out, "added      %s/ (errutil; answers in %s: `copier update -a %s` pulls later fixes)\n", dir, answersFile, answersFile)
+	if component != nil {
+		fmt.Fprintf(out, "added      %s/ (errutil; answers in %s: `copier update -a %s` pulls later fixes)\n", t.dir, answersFile, answersFile)
 	} else {
-		fmt.Fprintf(out, "present    %s/ (errutil already there)\n", dir)
+		fmt.Fprintf(out, "present    %s/ (errutil already there)\n", t.dir)
 	}
-	for _, p := range changed {
-		if err := os.WriteFile(filepath.Join(root, filepath.FromSlash(p.rel)), p.new, p.mode); err != nil {
-			return exitRefused, err
+	for _, p := range w.changed {
+		if err := os.WriteFile(filepath.Join(t.root, filepath.FromSlash(p.rel)), p.new, p.mode); err != nil {
+			return err
 		}
 	}
-	describe(out, changed, "wired     ")
-	if opts.verify {
+	describe(out, w.changed, "wired     ")
+	if verified {
 		fmt.Fprintln(out, "verified   go build ./... passes (checked in a scratch copy first)")
 	}
-	printManual(out, manual)
-	return exitDone, nil
+	printManual(out, w.manual)
+	return nil
 }
 
 func describe(out io.Writer, plans []*filePlan, verb string) {

@@ -67,7 +67,8 @@ def main(argv: list[str]) -> int:
                 status, body = get(base + path)
                 print(f"GET {path} -> {status} {body}")
             paths = json.loads(get(f"{base}/openapi.json")[1]).get("paths", {})
-            for path in sorted(p for p in paths if "crash" in p):
+            crashes = sorted(p for p in paths if "crash" in p)
+            for path in crashes:
                 try:
                     status, body = get(base + path)
                 except (http.client.HTTPException, ConnectionError) as error:
@@ -75,7 +76,8 @@ def main(argv: list[str]) -> int:
                     print(f"GET {path} -> response cut short ({type(error).__name__})")
                     continue
                 print(f"GET {path} -> {status} {body}")
-            time.sleep(0.5)
+            # The task and thread routes crash after they answer: wait for every report.
+            _wait_for_reports(log_path, len(crashes), proc)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
@@ -83,6 +85,18 @@ def main(argv: list[str]) -> int:
     print(log_path.read_text())
     print(f"The demo service is in {dest}: `cd {dest} && make test` runs its tests.")
     return 0
+
+
+def _wait_for_reports(
+    log_path: Path, count: int, server: subprocess.Popen[bytes], seconds: float = 30
+) -> None:
+    """Return once the log holds `count` crash reports (or the server exited, or time ran out:
+    the log printed then shows what is missing)."""
+    deadline = time.monotonic() + seconds
+    while log_path.read_text().count("[error_id=") < count:
+        if server.poll() is not None or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
 
 
 def _step(text: str) -> None:

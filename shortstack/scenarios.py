@@ -37,11 +37,11 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "generated" / "s
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one run printed for the crash."""
+    """What one run printed for the crash, and whether it shows the two places that matter."""
 
     text: str
-    raise_site: bool
-    entry: bool
+    shows_raise_site: bool
+    shows_entry: bool
 
     @property
     def lines(self) -> int:
@@ -55,12 +55,17 @@ class Row:
     ours: Outcome
 
 
-def outcome(text: str, raise_site: str, entry: str) -> Outcome:
+def judge(text: str, raise_site: str, entry: str) -> Outcome:
     """Judge `text`: is `raise_site` (`file:line`, or a file) shown, is `entry` named?"""
+    return Outcome(text, shows_site(text, raise_site), entry in text)
+
+
+def shows_site(text: str, site: str) -> bool:
+    """Whether `text` names `site` (`file:line`, or a file) in a frame."""
     # A frame line names file and line as `repo.py:9` (ours, Go) or `repo.py", line 9`.
-    file, _, line = raise_site.partition(":")
+    file, _, line = site.partition(":")
     pattern = rf"{re.escape(file)}(:|\", line ){line}\b" if line else re.escape(file)
-    return Outcome(text, bool(re.search(pattern, text)), entry in text)
+    return bool(re.search(pattern, text))
 
 
 def line_of(path: Path, marker: str) -> int:
@@ -82,24 +87,38 @@ class Service:
     def python(self) -> str:
         return str(self.root / ".venv" / "bin" / "python")
 
-    def raise_site(self, marker: str = "RAISE-SITE") -> str:
-        repo = self.root / "src" / self.package / "orders" / "repo.py"
-        return f"repo.py:{line_of(repo, marker)}"
+    @property
+    def orders(self) -> Path:
+        """Where the scenario code is installed: the `orders` package inside the service's."""
+        return self.root / "src" / self.package / "orders"
+
+    def driver(self, mode: str, scenario: str, *rest: str) -> list[str]:
+        """The command that runs one scenario."""
+        return [self.python, "-m", f"{self.package}.orders.driver", mode, scenario, *rest]
+
+    def site(self, marker: str = "RAISE-SITE") -> str:
+        """`repo.py:N`, N the line of `repo.py` that carries `marker`."""
+        return f"repo.py:{line_of(self.orders / 'repo.py', marker)}"
 
 
 def install_scenario_code(service: Service) -> None:
-    """Copy the scenario modules into the service's package, naming the package."""
-    target = service.root / "src" / service.package / "orders"
-    shutil.copytree(CODE / "orders", target, dirs_exist_ok=True)
-    for name in ("driver.py", "test_orders_scenario.py"):
-        text = (CODE / name).read_text().replace("__PACKAGE__", service.package)
-        folder = service.root / ("tests" if name.startswith("test_") else "scenarios")
-        folder.mkdir(exist_ok=True)
-        (folder / name).write_text(text)
+    """Copy the `orders` package into the service's package (its imports are relative)."""
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(CODE / "orders", service.orders, ignore=ignore, dirs_exist_ok=True)
 
 
-def capture_server_crash(cmd: list[str], cwd: Path, port: int, ready: str, crash: str) -> str:
-    """Start a server, request `crash` once it answers `ready`; return what it printed for that."""
+@dataclass(frozen=True)
+class Requests:
+    """What to GET from a scenario server, and the lines that say the server logged each."""
+
+    ready: str  # a path that answers while nothing has crashed
+    crash: str  # the path that crashes
+    ready_logged: str | None  # in the log once `ready` was served (None: it logs nothing)
+    crash_logged: tuple[str, ...]  # all in the log once the crash's output is complete
+
+
+def capture_server_crash(cmd: list[str], cwd: Path, port: int, requests: Requests) -> str:
+    """Start a server, request the crash once it answers; return what it printed for that."""
     log_path = cwd / f"scenario-server-{port}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
@@ -111,26 +130,46 @@ def capture_server_crash(cmd: list[str], cwd: Path, port: int, ready: str, crash
             start_new_session=True,
         )
         try:
-            get_when_up(f"http://127.0.0.1:{port}{ready}", proc)
-            time.sleep(0.3)
+            get_when_up(f"http://127.0.0.1:{port}{requests.ready}", proc)
+            if requests.ready_logged is not None:
+                wait_for_log(log_path, 0, (requests.ready_logged,), proc)
             start = log_path.stat().st_size
             with contextlib.suppress(ConnectionError):  # Go's net/http drops the connection
-                get(f"http://127.0.0.1:{port}{crash}")
-            time.sleep(1.0)
-            with log_path.open() as written:
-                written.seek(start)
-                return written.read()  # read before stopping: shutdown lines are not the crash's
+                get(f"http://127.0.0.1:{port}{requests.crash}")
+            # read before stopping: shutdown lines are not the crash's
+            return wait_for_log(log_path, start, requests.crash_logged, proc)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
 
 
+def wait_for_log(
+    log_path: Path, start: int, lines: tuple[str, ...], server: subprocess.Popen[bytes]
+) -> str:
+    """What the log holds past `start` once it holds every one of `lines` (or after 30 s, or
+    once the server has exited: the judge then says what is missing)."""
+    deadline = time.monotonic() + 30
+    while True:
+        with log_path.open() as written:
+            written.seek(start)
+            text = written.read()
+        done = all(line in text for line in lines) and text.endswith("\n")
+        if done or server.poll() is not None or time.monotonic() > deadline:
+            return text
+        time.sleep(0.05)
+
+
 def run_http(service: Service, mode: str, path: str, entry: str) -> Outcome:
     """Serve the orders routes, request `path` once, and keep what the crash printed."""
     port = free_port()
-    cmd = [service.python, "scenarios/driver.py", mode, "http", str(port)]
-    text = capture_server_crash(cmd, service.root, port, "/orders/a1", path)
-    return outcome(text, service.raise_site(), entry)
+    # Without errutil, uvicorn's access line comes first, then the traceback, whose last line
+    # names the KeyError; with it, the report (its first line names it) precedes the access
+    # line. Each is one log record: with both in the log, the crash's output is complete.
+    requests = Requests("/orders/a1", path, '"GET /orders/a1 ', (f'"GET {path} ', "KeyError"))
+    text = capture_server_crash(
+        service.driver(mode, "http", str(port)), service.root, port, requests
+    )
+    return judge(text, service.site(), entry)
 
 
 def run_process(cmd: list[str], cwd: Path) -> str:
@@ -143,26 +182,29 @@ def run_process(cmd: list[str], cwd: Path) -> str:
 
 def run_script(service: Service, mode: str, scenario: str, entry: str) -> Outcome:
     """Run the driver for a thread / task / main crash; keep everything it printed."""
-    text = run_process([service.python, "scenarios/driver.py", mode, scenario], service.root)
-    return outcome(text, service.raise_site(), entry)
+    text = run_process(service.driver(mode, scenario), service.root)
+    return judge(text, service.site(), entry)
 
 
-def run_pytest(service: Service, mode: str, default_args: list[str]) -> Outcome:
+def run_pytest(service: Service, mode: str) -> Outcome:
     """Run the failing test; keep the failure section (header to short summary)."""
-    args = default_args if mode == "default" else []
-    # --no-cov: the service's coverage table is not part of the failure either way.
-    cmd = [service.python, "-m", "pytest", "-q", "--no-cov", *args, "tests/test_orders_scenario.py"]
+    # The test sits in the service's package, under no conftest.py: errutil's pytest plugin is
+    # named here as the service's tests/conftest.py names it; --errutil-off is pytest's own
+    # output. --no-cov: the service's coverage table is not part of the failure either way.
+    plugin = ["-p", f"{service.package}.errutil.pytest_plugin"]
+    off = ["--errutil-off"] if mode == "default" else []
+    test = str(service.orders / "test_orders_scenario.py")
+    cmd = [service.python, "-m", "pytest", "-q", "--no-cov", *plugin, *off, test]
     lines = run_process(cmd, service.root).splitlines()
     begin = next((i for i, line in enumerate(lines) if "test_import_order" in line), 0)
     end = next((i for i, line in enumerate(lines) if "short test summary" in line), len(lines))
     text = "\n".join(lines[begin:end])
     # Both must show: json's raise site and the service's line that called json.
-    json_site = outcome(text, "decoder.py", "test_import_order")
-    app_site = outcome(text, service.raise_site("APP-CALL-INTO-JSON"), "")
-    return Outcome(text, json_site.raise_site and app_site.raise_site, json_site.entry)
+    both = shows_site(text, "decoder.py") and shows_site(text, service.site("APP-CALL-INTO-JSON"))
+    return Outcome(text, both, "test_import_order" in text)
 
 
-def python_rows(service: Service, default_pytest_args: list[str]) -> list[Row]:
+def python_rows(service: Service) -> list[Row]:
     """Every Python scenario, default then ours."""
     cases: list[tuple[str, Callable[[str], Outcome]]] = [
         (
@@ -173,7 +215,7 @@ def python_rows(service: Service, default_pytest_args: list[str]) -> list[Row]:
             "HTTP handler crash (async route)",
             lambda m: run_http(service, m, "/async/orders/zz", "order_route_async"),
         ),
-        ("failing unit test through json", lambda m: run_pytest(service, m, default_pytest_args)),
+        ("failing unit test through json", lambda m: run_pytest(service, m)),
         ("crash in a thread", lambda m: run_script(service, m, "thread", "order_worker")),
         ("crash in an asyncio task", lambda m: run_script(service, m, "task", "order_task")),
         ("crash in main", lambda m: run_script(service, m, "main", "order_worker")),
@@ -181,34 +223,52 @@ def python_rows(service: Service, default_pytest_args: list[str]) -> list[Row]:
     return _measure(cases)
 
 
-def go_rows(root: Path) -> list[Row]:
-    """The Go service's scenarios: a handler, a goroutine and main, default then ours."""
+def install_go_scenario(root: Path) -> str:
+    """Write the Go scenario command and its test into cmd/scenario, build it; the binary."""
     module = str(yaml_answers(root)["go_module"])
-    driver = root / "cmd" / "scenario" / "main.go"
-    driver.parent.mkdir(parents=True, exist_ok=True)
-    driver.write_text((CODE / "go" / "main.go").read_text().replace("__MODULE__", module))
-    subprocess.run(
-        ["go", "build", "-o", "bin/scenario", "./cmd/scenario"],
-        cwd=root,
-        env=clean_env(),
-        check=True,
-    )
-    binary = str(root / "bin" / "scenario")
+    folder = root / "cmd" / "scenario"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("main.go", "main_test.go"):
+        text = (CODE / "go" / name).read_text().replace("__MODULE__", module)
+        (folder / name).write_text(text)
+    build = ["go", "build", "-o", "bin/scenario", "./cmd/scenario"]
+    subprocess.run(build, cwd=root, env=clean_env(), check=True)
+    return str(root / "bin" / "scenario")
+
+
+# go test's own lines around a failure, the same with errutil or without: not the crash's.
+GO_TEST_FRAMING = re.compile(r"^(--- FAIL: |=== RUN |FAIL$|FAIL\t|ok\s|exit status )")
+
+
+def run_go_test(root: Path, mode: str, raise_site: str) -> Outcome:
+    """`go test` the panicking test; keep its failure output without go test's framing."""
+    env = clean_env(SCENARIO_MODE=mode)
+    cmd = ["go", "test", "-count=1", "-run", "^TestOrderLookup$", "./cmd/scenario"]
+    result = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
+    lines = (result.stdout + result.stderr).splitlines()
+    text = "\n".join(line for line in lines if not GO_TEST_FRAMING.match(line))
+    return judge(text, raise_site, "TestOrderLookup")
+
+
+def go_rows(root: Path) -> list[Row]:
+    """The Go service's scenarios: a handler, a test, a goroutine and main, default then ours."""
+    binary = install_go_scenario(root)
     raise_site = f"store.go:{line_of(root / 'internal' / 'store' / 'store.go', 'return names[i]')}"
 
     def http(mode: str) -> Outcome:
         port = free_port()
-        text = capture_server_crash(
-            [binary, mode, "http", str(port)], root, port, "/healthz", "/orders"
-        )
-        return outcome(text, raise_site, "orderHandler")
+        # Nothing is logged for /healthz; the crash's output is one write naming both places.
+        requests = Requests("/healthz", "/orders", None, (raise_site, "orderHandler"))
+        text = capture_server_crash([binary, mode, "http", str(port)], root, port, requests)
+        return judge(text, raise_site, "orderHandler")
 
     def process(scenario: str, entry: str) -> Callable[[str], Outcome]:
-        return lambda mode: outcome(run_process([binary, mode, scenario], root), raise_site, entry)
+        return lambda mode: judge(run_process([binary, mode, scenario], root), raise_site, entry)
 
     return _measure(
         [
             ("Go: HTTP handler panic", http),
+            ("Go: failing unit test (panic)", lambda mode: run_go_test(root, mode, raise_site)),
             ("Go: panic in a goroutine", process("goroutine", "orderWorker")),
             ("Go: panic in main", process("main", "runOrders")),
         ]
@@ -253,8 +313,8 @@ def markdown(rows: list[Row]) -> str:
     for row in rows:
         out.append(
             f"| {row.scenario} | {row.default.lines} | {row.ours.lines} "
-            f"| {mark(row.default.raise_site)} / {mark(row.ours.raise_site)} "
-            f"| {mark(row.default.entry)} / {mark(row.ours.entry)} |"
+            f"| {mark(row.default.shows_raise_site)} / {mark(row.ours.shows_raise_site)} "
+            f"| {mark(row.default.shows_entry)} / {mark(row.ours.shows_entry)} |"
         )
     return "\n".join(out) + "\n"
 
@@ -270,8 +330,7 @@ def main(argv: list[str]) -> int:
     answers = render_service(args.dest.resolve())
     service = Service(args.dest.resolve(), answers["package_name"])
     install_scenario_code(service)
-    # The generated conftest.py turns errutil's pytest plugin on; --errutil-off is pytest's own.
-    rows = python_rows(service, default_pytest_args=["--errutil-off"])
+    rows = python_rows(service)
     if args.go:
         go_root = args.dest.resolve().with_name(args.dest.name + "-go")
         render_service(go_root, setup=False, language="go")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,9 @@ def test_demo_renders_sets_up_and_shows_the_service(
     assert "GET /readyz -> 200" in out
     assert 'GET /crash/sync -> 500 {"error":"internal","error_id":"' in out
     assert "KeyError: 'zz'  [error_id=" in out  # the short report, in the service's log
+    # One report a crash route, those that crash after answering (task, thread) included.
+    crash_routes = re.findall(r"^GET /crash/\S+ -> ", out, re.MULTILINE)
+    assert len(crash_routes) > 1 and out.count("[error_id=") == len(crash_routes)
     assert "Traceback (most recent call last)" not in out
 
 

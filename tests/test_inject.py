@@ -282,18 +282,31 @@ def test_inject_then_crash_then_rerun_then_update(
     template = clone(template_v1, tmp_path / "shortstack")
     repo = copy_fixture(case.name, tmp_path / case.name)
     before = tree(repo)
+    dry_run_writes_nothing(case, template, repo, before, tmp_path / "dry-run.diff")
+    injection_wires_each_entry_point(case, template, repo, before)
+    tests_pass_and_a_crash_is_short(case, repo, fixture_python)
+    a_second_run_changes_nothing(case, template, repo)
+    copier_update_pulls_a_newer_errutil(case, template, repo, before)
 
-    # DRY_RUN=1: the diff, and nothing written.
+
+def dry_run_writes_nothing(
+    case: Case, template: Path, repo: Path, before: dict[str, bytes], diff: Path
+) -> None:
+    """DRY_RUN=1: the diff, and nothing written."""
     dry = inject(template, repo, "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert f"+++ b/{ANSWERS}" in dry.stdout
     for path in case.wired:
         assert f"+++ b/{path}" in dry.stdout
     assert tree(repo) == before and not git_status(repo)
-    (tmp_path / "dry-run.diff").write_text(dry.stdout)
-    run(["git", "apply", "--check", str(tmp_path / "dry-run.diff")], repo)  # the diff alone
+    diff.write_text(dry.stdout)
+    run(["git", "apply", "--check", str(diff)], repo)  # the diff alone
 
-    # The injection: component added, entry points wired, file by file.
+
+def injection_wires_each_entry_point(
+    case: Case, template: Path, repo: Path, before: dict[str, bytes]
+) -> None:
+    """The injection: component added, entry points wired, file by file."""
     first = inject(template, repo)
     assert first.returncode == 0, first.stderr
     for path, snippets in case.wired.items():
@@ -319,7 +332,9 @@ def test_inject_then_crash_then_rerun_then_update(
         content = (repo / path).read_bytes() if (repo / path).is_file() else b""
         assert str(template).encode() not in content and str(REPO).encode() not in content, path
 
-    # The repository's own tests still pass, and errutil's run with them.
+
+def tests_pass_and_a_crash_is_short(case: Case, repo: Path, fixture_python: Path) -> None:
+    """The repository's own tests still pass, errutil's run with them; a crash is one report."""
     tests = run(
         [str(fixture_python), "-m", "pytest", "-v", "-p", "no:cacheprovider"],
         repo,
@@ -327,14 +342,14 @@ def test_inject_then_crash_then_rerun_then_update(
     )
     assert f"{case.tests_dir}/{case.module}/" in tests.stdout
     assert " passed" in tests.stdout and " failed" not in tests.stdout
-
-    # A crash gives one short report.
     crash = run(
         [str(fixture_python), *case.crash], repo, env={"PYTHONPATH": case.pythonpath}, check=False
     )
     check_report(case, crash)
 
-    # A second run changes nothing and says so; --check agrees.
+
+def a_second_run_changes_nothing(case: Case, template: Path, repo: Path) -> None:
+    """A second run changes nothing and says so; --check agrees."""
     commit_all(repo, "errutil")
     again = inject(template, repo)
     assert again.returncode == 0, again.stderr
@@ -344,7 +359,11 @@ def test_inject_then_crash_then_rerun_then_update(
     assert check.returncode == (1 if case.manual else 0), check.stdout
     assert "NOT WIRED" not in check.stdout
 
-    # Later, the template improves errutil: `copier update -a .copier-answers.errutil.yml`.
+
+def copier_update_pulls_a_newer_errutil(
+    case: Case, template: Path, repo: Path, before: dict[str, bytes]
+) -> None:
+    """Later, the template improves errutil: `copier update -a .copier-answers.errutil.yml`."""
     improved = template / ERRUTIL_INIT
     improved.write_text(improved.read_text() + "\n# errutil v0.2.0\n")
     commit_all(template, "errutil v0.2.0")

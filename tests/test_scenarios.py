@@ -24,6 +24,7 @@ def test_scenarios_table_shows_short_reports_that_keep_what_matters(tmp_path: Pa
         "crash in an asyncio task",
         "crash in main",
         "Go: HTTP handler panic",
+        "Go: failing unit test (panic)",
         "Go: panic in a goroutine",
         "Go: panic in main",
     }
@@ -37,6 +38,8 @@ def test_scenarios_table_shows_short_reports_that_keep_what_matters(tmp_path: Pa
     assert rows["failing unit test through json"][1] <= 15
     for name in ("Go: HTTP handler panic", "Go: panic in a goroutine", "Go: panic in main"):
         assert rows[name][1] <= 6, name
+    # A panicking Go test: errutil.RecoverT's report alone, at most 5 lines.
+    assert rows["Go: failing unit test (panic)"][1] <= 5
 
     report = json.loads((output.parent / "crash-report.json").read_text())
     assert report["origin"] == "http"

@@ -154,57 +154,66 @@ def merge_import(
             or any(alias.asname is not None for alias in node.names)
         ):
             continue
-        aliases = list(node.names)
-        names = [dotted(alias.name) for alias in aliases]
+        names = [dotted(alias.name) for alias in node.names]
         position = sum(_isort_key(name) < _isort_key(module_name) for name in names)
         if node.lpar is None:
             if stmt.trailing_whitespace.comment is not None:
                 return False  # where their comment would go is isort's guess: not ours
             ordered = [*names[:position], module_name, *names[position:]]
-            one_line = f"from {package} import {', '.join(ordered)}  {MARKER}"
-            if len(one_line) <= line_length:
-                code = one_line + "\n"
-            else:
-                wrapped = [
-                    f"    {name},  {MARKER}" if name == module_name else f"    {name},"
-                    for name in ordered
-                ]
-                code = "\n".join([f"from {package} import (", *wrapped, ")"]) + "\n"
+            code = _one_line_or_wrapped(package, ordered, module_name, line_length)
             replacement = cst.parse_statement(code, config=module.config_for_parsing)
             body[index] = replacement.with_changes(leading_lines=stmt.leading_lines)
             return True
-        last_comma = aliases[-1].comma
-        if not isinstance(last_comma, cst.Comma) or not isinstance(
-            last_comma.whitespace_after, cst.ParenthesizedWhitespace
-        ):
+        merged = _merged_into_parentheses(node, position, module_name, module)
+        if merged is None:
             return False  # `(a, b)` on one line, or no trailing comma: left alone
-        indent = cst.SimpleWhitespace(module.default_indent)
-        marked = cst.TrailingWhitespace(
-            whitespace=cst.SimpleWhitespace("  "),
-            comment=cst.Comment(MARKER),
-            newline=cst.Newline(),
-        )
-        if position == len(aliases):
-            # the new last line takes the closing whitespace; the old last one gets a plain one
-            closing = last_comma.whitespace_after
-            aliases[-1] = aliases[-1].with_changes(
-                comma=last_comma.with_changes(
-                    whitespace_after=closing.with_changes(last_line=indent)
-                )
-            )
-            comma = last_comma.with_changes(
-                whitespace_after=closing.with_changes(first_line=marked)
-            )
-        else:
-            comma = cst.Comma(
-                whitespace_after=cst.ParenthesizedWhitespace(
-                    first_line=marked, indent=True, last_line=indent
-                )
-            )
-        aliases.insert(position, cst.ImportAlias(name=cst.Name(module_name), comma=comma))
-        body[index] = stmt.with_changes(body=[node.with_changes(names=aliases)])
+        body[index] = stmt.with_changes(body=[merged])
         return True
     return False
+
+
+def _one_line_or_wrapped(package: str, ordered: list[str], added: str, line_length: int) -> str:
+    """`from package import a, b` on one line, or wrapped one name a line when too long."""
+    one_line = f"from {package} import {', '.join(ordered)}  {MARKER}"
+    if len(one_line) <= line_length:
+        return one_line + "\n"
+    wrapped = [f"    {name},  {MARKER}" if name == added else f"    {name}," for name in ordered]
+    return "\n".join([f"from {package} import (", *wrapped, ")"]) + "\n"
+
+
+def _merged_into_parentheses(
+    node: cst.ImportFrom, position: int, module_name: str, module: cst.Module
+) -> cst.ImportFrom | None:
+    """A wrapped import with a trailing comma, `module_name` on a line of its own at
+    *position*; None for any other shape."""
+    assert not isinstance(node.names, cst.ImportStar)
+    aliases = list(node.names)
+    last_comma = aliases[-1].comma
+    if not isinstance(last_comma, cst.Comma) or not isinstance(
+        last_comma.whitespace_after, cst.ParenthesizedWhitespace
+    ):
+        return None
+    indent = cst.SimpleWhitespace(module.default_indent)
+    marked = cst.TrailingWhitespace(
+        whitespace=cst.SimpleWhitespace("  "),
+        comment=cst.Comment(MARKER),
+        newline=cst.Newline(),
+    )
+    if position == len(aliases):
+        # the new last line takes the closing whitespace; the old last one gets a plain one
+        closing = last_comma.whitespace_after
+        aliases[-1] = aliases[-1].with_changes(
+            comma=last_comma.with_changes(whitespace_after=closing.with_changes(last_line=indent))
+        )
+        comma = last_comma.with_changes(whitespace_after=closing.with_changes(first_line=marked))
+    else:
+        comma = cst.Comma(
+            whitespace_after=cst.ParenthesizedWhitespace(
+                first_line=marked, indent=True, last_line=indent
+            )
+        )
+    aliases.insert(position, cst.ImportAlias(name=cst.Name(module_name), comma=comma))
+    return node.with_changes(names=aliases)
 
 
 def _first_name(stmt: cst.CSTNode) -> str:

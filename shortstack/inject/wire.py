@@ -246,27 +246,7 @@ class _FilePlanner:
                 and isinstance(stmt, cst.SimpleStatementLine)
                 and stmt.trailing_whitespace.comment is None
             ):
-                # `return Flask(...)`: init_flask returns the app, so it can wrap the call.
-                self.plan.apps.add(func.name.value)
-                self.plan.factories.add(func.name.value)
-                call = cst.parse_expression(f"{self.binding}.init_flask(x)")
-                assert isinstance(call, cst.Call)
-                wrapped = call.with_changes(args=[cst.Arg(small.value)])
-                self.binding_used = True
-                body[index] = stmt.with_changes(
-                    body=[small.with_changes(value=wrapped)],
-                    trailing_whitespace=cst.TrailingWhitespace(
-                        whitespace=cst.SimpleWhitespace("  "),
-                        comment=cst.Comment(MARKER),
-                        newline=cst.Newline(),
-                    ),
-                )
-                what = "init_flask()"
-                if not calls_install(not_defs(body), self.ctx.installers):
-                    body.insert(index, self.uses(f"{self.binding}.install()"))
-                    what += " + install()"
-                self.plan.changes.append(f"{what} around the app {func.name.value}() returns")
-                return func.with_changes(body=func.body.with_changes(body=body))
+                return self.wrap_returned_flask(func, body, index, stmt, small)
             if returned is not None:
                 self.manual(
                     stmt,
@@ -275,6 +255,37 @@ class _FilePlanner:
                     f"app = ...; {self.instruction('app', returned)}; return app",
                 )
         return func
+
+    def wrap_returned_flask(
+        self,
+        func: cst.FunctionDef,
+        body: list[cst.BaseStatement],
+        index: int,
+        stmt: cst.SimpleStatementLine,
+        small: cst.Return,
+    ) -> cst.FunctionDef:
+        """`return Flask(...)`: init_flask returns the app, so it can wrap the call."""
+        assert small.value is not None
+        self.plan.apps.add(func.name.value)
+        self.plan.factories.add(func.name.value)
+        call = cst.parse_expression(f"{self.binding}.init_flask(x)")
+        assert isinstance(call, cst.Call)
+        wrapped = call.with_changes(args=[cst.Arg(small.value)])
+        self.binding_used = True
+        body[index] = stmt.with_changes(
+            body=[small.with_changes(value=wrapped)],
+            trailing_whitespace=cst.TrailingWhitespace(
+                whitespace=cst.SimpleWhitespace("  "),
+                comment=cst.Comment(MARKER),
+                newline=cst.Newline(),
+            ),
+        )
+        what = "init_flask()"
+        if not calls_install(not_defs(body), self.ctx.installers):
+            body.insert(index, self.uses(f"{self.binding}.install()"))
+            what += " + install()"
+        self.plan.changes.append(f"{what} around the app {func.name.value}() returns")
+        return func.with_changes(body=func.body.with_changes(body=body))
 
     def wire_wsgi_callable(self, func: cst.FunctionDef) -> list[cst.SimpleStatementLine]:
         """`def application(environ, start_response)`: wrapped right after the def."""

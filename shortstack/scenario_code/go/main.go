@@ -45,11 +45,13 @@ func main() {
 		_ = server.ListenAndServe()
 	case "goroutine":
 		if ours {
-			errutil.Go(orderWorker)
+			var g errutil.Group // Wait returns once the report is written
+			g.Go(orderWorker)
+			_ = g.Wait()
 		} else {
 			go orderWorker()
+			select {} // the panic ends the process
 		}
-		time.Sleep(500 * time.Millisecond)
 	case "main":
 		runOrders()
 	}

@@ -42,27 +42,8 @@ type dumpFrame struct {
 // with the goroutine, and the message is inferred from the raising frame.
 func parseCrashDump(dump string) (c parsedCrash, ok bool) {
 	lines := strings.Split(strings.ReplaceAll(dump, "\r\n", "\n"), "\n")
-	i := 0
-	// The header runs to the first traceback. With nested panics the last
-	// "panic: " line is the one that killed the process.
-	var message []string
-	for ; i < len(lines) && !isTracebackStart(lines[i]); i++ {
-		line := strings.TrimLeft(lines[i], "\t")
-		switch {
-		case strings.HasPrefix(line, "fatal error: "):
-			c.err.Type, message = TypeFatalError, []string{strings.TrimPrefix(line, "fatal error: ")}
-		case strings.HasPrefix(line, "panic: "):
-			msg := strings.TrimPrefix(line, "panic: ")
-			for _, suffix := range []string{" [recovered, repanicked]", " [recovered]"} {
-				msg = strings.TrimSuffix(msg, suffix)
-			}
-			c.err.Type, message = TypePanic, []string{msg}
-		case line == "", strings.HasPrefix(line, "[signal "), message == nil:
-			// the signal behind a nil dereference; runtime: lines before the header
-		default:
-			message = append(message, line) // a message of several lines
-		}
-	}
+	// The header runs to the first traceback.
+	i, message := parseDumpHeader(lines, &c.err)
 	// The first "goroutine N [...]:" block is the crashing goroutine
 	// ("runtime stack:" blocks before it are the runtime's own).
 	for ; i < len(lines); i++ {
@@ -76,7 +57,47 @@ func parseCrashDump(dump string) (c parsedCrash, ok bool) {
 	if c.goroutine == 0 && c.err.Type == "" {
 		return c, false
 	}
-	for ; i+1 < len(lines) && lines[i] != ""; i++ {
+	c.frames, c.createdBy = parseTraceback(lines[i:])
+	if c.err.Type == "" {
+		c.err = ErrorInfo{Type: TypeFatalError, Message: inferFatalMessage(c.frames)}
+		return c, true
+	}
+	c.err.Message = strings.Join(message, "\n")
+	if len(c.err.Message) > maxMessage {
+		c.err.Message = c.err.Message[:maxMessage] + "... (" + strconv.Itoa(len(c.err.Message)) + " bytes)"
+	}
+	return c, true
+}
+
+// parseDumpHeader reads the lines before the first traceback into e.Type; it
+// returns the message's lines and the index of the traceback's first line.
+// With nested panics the last "panic: " line is the one that killed the
+// process.
+func parseDumpHeader(lines []string, e *ErrorInfo) (i int, message []string) {
+	for ; i < len(lines) && !isTracebackStart(lines[i]); i++ {
+		line := strings.TrimLeft(lines[i], "\t")
+		switch {
+		case strings.HasPrefix(line, "fatal error: "):
+			e.Type, message = TypeFatalError, []string{strings.TrimPrefix(line, "fatal error: ")}
+		case strings.HasPrefix(line, "panic: "):
+			msg := strings.TrimPrefix(line, "panic: ")
+			for _, suffix := range []string{" [recovered, repanicked]", " [recovered]"} {
+				msg = strings.TrimSuffix(msg, suffix)
+			}
+			e.Type, message = TypePanic, []string{msg}
+		case line == "", strings.HasPrefix(line, "[signal "), message == nil:
+			// the signal behind a nil dereference; runtime: lines before the header
+		default:
+			message = append(message, line) // a message of several lines
+		}
+	}
+	return i, message
+}
+
+// parseTraceback reads one goroutine's traceback (function line, then its
+// "\tfile:line" line), innermost first, up to the blank line that ends it.
+func parseTraceback(lines []string) (frames []dumpFrame, createdBy *dumpFrame) {
+	for i := 0; i+1 < len(lines) && lines[i] != ""; i++ {
 		line := lines[i]
 		if strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "...") || strings.HasPrefix(line, "[") {
 			continue // a file line out of step, "...additional frames elided...", "[originating from ...]"
@@ -90,20 +111,11 @@ func parseCrashDump(dump string) (c parsedCrash, ok bool) {
 			if j := strings.Index(fn, " in goroutine "); j >= 0 {
 				fn = fn[:j]
 			}
-			c.createdBy = &dumpFrame{function: fn, file: file, line: lineNo}
-			break
+			return frames, &dumpFrame{function: fn, file: file, line: lineNo}
 		}
-		c.frames = append(c.frames, dumpFrame{function: functionOfCall(line), file: file, line: lineNo})
+		frames = append(frames, dumpFrame{function: functionOfCall(line), file: file, line: lineNo})
 	}
-	if c.err.Type == "" {
-		c.err = ErrorInfo{Type: TypeFatalError, Message: inferFatalMessage(c.frames)}
-		return c, true
-	}
-	c.err.Message = strings.Join(message, "\n")
-	if len(c.err.Message) > maxMessage {
-		c.err.Message = c.err.Message[:maxMessage] + "... (" + strconv.Itoa(len(c.err.Message)) + " bytes)"
-	}
-	return c, true
+	return frames, nil
 }
 
 func isTracebackStart(line string) bool {

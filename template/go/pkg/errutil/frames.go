@@ -32,36 +32,46 @@ const (
 	inlineFrames = 16
 )
 
-// stackBuffer is a pooled runtime.Callers buffer, grown by doubling when
-// full (zap's internal/stacktrace does the same), with room for the
-// classified frames: a capture allocates nothing here once the pool is warm.
-type stackBuffer struct {
-	pcs    []uintptr
-	frames []frameInfo
+// stack is one capture of the calling goroutine's program counters, in a
+// pooled buffer grown by doubling when full. It has the shape of zap's
+// internal/stacktrace (Capture, walk, Free): capturing is one runtime.Callers
+// call and nothing else; resolving and classifying the frames is the
+// classifier's (classifier.frames). Once the pool is warm, neither allocates.
+type stack struct {
+	pcs    []uintptr   // the buffer: pcs[:n] is the capture, innermost first
+	n      int         // how many program counters were captured
+	frames []frameInfo // room for the classified frames, reused across captures
 }
 
-var stackPool = sync.Pool{New: func() any { return newStackBuffer() }}
+var stackPool = sync.Pool{New: func() any { return newStack() }}
 
-func newStackBuffer() *stackBuffer { return &stackBuffer{pcs: make([]uintptr, 64)} }
+func newStack() *stack { return &stack{pcs: make([]uintptr, 64)} }
 
-// captureStack fills a pooled buffer with the calling goroutine's frames,
-// innermost first, skipping skip frames above the caller of captureStack.
-// Release it with stackPool.Put.
-func (c *classifier) captureStack(skip int) *stackBuffer {
-	buf, _ := stackPool.Get().(*stackBuffer)
-	if buf == nil {
-		buf = newStackBuffer()
+// captureStack records the calling goroutine's program counters, skipping
+// skip frames above the caller of captureStack. Free it when done.
+func captureStack(skip int) *stack {
+	s, _ := stackPool.Get().(*stack)
+	if s == nil {
+		s = newStack()
 	}
-	n := 0
 	for {
-		n = runtime.Callers(skip+2, buf.pcs)
-		if n < len(buf.pcs) || len(buf.pcs) >= maxPCs {
-			break
+		s.n = runtime.Callers(skip+2, s.pcs)
+		if s.n < len(s.pcs) || len(s.pcs) >= maxPCs {
+			return s
 		}
-		buf.pcs = make([]uintptr, len(buf.pcs)*2)
+		s.pcs = make([]uintptr, len(s.pcs)*2)
 	}
-	buf.frames = c.resolve(buf.pcs[:n], buf.frames[:0])
-	return buf
+}
+
+// free returns s to the pool: neither s nor the frames classified from it
+// may be used after.
+func (s *stack) free() { stackPool.Put(s) }
+
+// frames resolves and classifies what s captured, innermost first. The slice
+// lives in s, valid until s.free.
+func (c *classifier) frames(s *stack) []frameInfo {
+	s.frames = c.resolve(s.pcs[:s.n], s.frames[:0])
+	return s.frames
 }
 
 // classifier decides which frames belong to the service.

@@ -138,60 +138,70 @@ func (e *edit) result() string {
 	return string(append(e.b, e.s[e.last:]...))
 }
 
-func isJWTChar(c byte) bool { return isWord(c) || c == '-' }
-
-// redactJWTs: \beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*
-func redactJWTs(s string) string {
+// redactEach is the one loop of every scanner: next finds the next place a
+// secret could start (an anchor: "eyJ", "://", '='...) in the rest of s, or
+// -1; match decides whether one is there, given the anchor at and the end
+// of the last replacement from, and returns the bytes to replace. The scan
+// goes on past a replacement, or past an anchor that matched nothing.
+func redactEach(s string, next func(string) int, match func(s string, from, at int) (start, end int, ok bool)) string {
 	e := edit{s: s}
 	for i := 0; ; {
-		j := strings.Index(s[i:], "eyJ")
+		j := next(s[i:])
 		if j < 0 {
 			return e.result()
 		}
-		p := i + j
-		i = p + 1
-		if !boundaryBefore(s, p) {
+		at := i + j
+		start, end, ok := match(s, i, at)
+		if !ok {
+			i = at + 1
 			continue
 		}
-		q := p + 3
-		n := run(s, q, isJWTChar)
-		if n == 0 || q+n >= len(s) || s[q+n] != '.' || !strings.HasPrefix(s[q+n+1:], "eyJ") {
-			continue
-		}
-		q += n + 4
-		n = run(s, q, isJWTChar)
-		if n == 0 || q+n >= len(s) || s[q+n] != '.' {
-			continue
-		}
-		q += n + 1
-		q += run(s, q, isJWTChar)
-		e.replace(p, q)
-		i = q
+		e.replace(start, end)
+		i = end
 	}
+}
+
+func isJWTChar(c byte) bool { return isWord(c) || c == '-' }
+
+// redactJWTs: \beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*
+func redactJWTs(s string) string { return redactEach(s, nextJWT, jwtAt) }
+
+func nextJWT(s string) int { return strings.Index(s, "eyJ") }
+
+func jwtAt(s string, _, p int) (start, end int, ok bool) {
+	if !boundaryBefore(s, p) {
+		return 0, 0, false
+	}
+	q := p + 3
+	n := run(s, q, isJWTChar)
+	if n == 0 || q+n >= len(s) || s[q+n] != '.' || !strings.HasPrefix(s[q+n+1:], "eyJ") {
+		return 0, 0, false
+	}
+	q += n + 4
+	n = run(s, q, isJWTChar)
+	if n == 0 || q+n >= len(s) || s[q+n] != '.' {
+		return 0, 0, false
+	}
+	q += n + 1
+	return p, q + run(s, q, isJWTChar), true
 }
 
 func isUpperOrDigit(c byte) bool { return c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
 
 // redactAWSKeys: \b(?:AKIA|ASIA)[A-Z0-9]{16}\b
-func redactAWSKeys(s string) string {
-	e := edit{s: s}
-	for i := 0; ; {
-		j := strings.Index(s[i:], "A")
-		if j < 0 {
-			return e.result()
-		}
-		p := i + j
-		i = p + 1
-		if !strings.HasPrefix(s[p:], "AKIA") && !strings.HasPrefix(s[p:], "ASIA") {
-			continue
-		}
-		end := p + 20
-		if !boundaryBefore(s, p) || end > len(s) || run(s[:end], p+4, isUpperOrDigit) != 16 || (end < len(s) && isWord(s[end])) {
-			continue
-		}
-		e.replace(p, end)
-		i = end
+func redactAWSKeys(s string) string { return redactEach(s, nextAWSKey, awsKeyAt) }
+
+func nextAWSKey(s string) int { return strings.IndexByte(s, 'A') }
+
+func awsKeyAt(s string, _, p int) (start, end int, ok bool) {
+	if !strings.HasPrefix(s[p:], "AKIA") && !strings.HasPrefix(s[p:], "ASIA") {
+		return 0, 0, false
 	}
+	end = p + 20
+	if !boundaryBefore(s, p) || end > len(s) || run(s[:end], p+4, isUpperOrDigit) != 16 || (end < len(s) && isWord(s[end])) {
+		return 0, 0, false
+	}
+	return p, end, true
 }
 
 func isSchemeChar(c byte) bool {
@@ -204,27 +214,20 @@ func isUserinfoChar(c byte) bool {
 
 // redactUserinfo: \b([A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#@]+@ keeps the scheme
 // and the @, redacts the user and password between.
-func redactUserinfo(s string) string {
-	e := edit{s: s}
-	for i := 0; ; {
-		j := strings.Index(s[i:], "://")
-		if j < 0 {
-			return e.result()
-		}
-		c := i + j
-		from := i
-		i = c + 1
-		if !schemeEndsAt(s, from, c) {
-			continue
-		}
-		q := c + 3
-		n := run(s, q, isUserinfoChar)
-		if n == 0 || q+n >= len(s) || s[q+n] != '@' {
-			continue
-		}
-		e.replace(q, q+n)
-		i = q + n + 1
+func redactUserinfo(s string) string { return redactEach(s, nextSchemeEnd, userinfoAt) }
+
+func nextSchemeEnd(s string) int { return strings.Index(s, "://") }
+
+func userinfoAt(s string, from, c int) (start, end int, ok bool) {
+	if !schemeEndsAt(s, from, c) {
+		return 0, 0, false
 	}
+	q := c + 3
+	n := run(s, q, isUserinfoChar)
+	if n == 0 || q+n >= len(s) || s[q+n] != '@' {
+		return 0, 0, false
+	}
+	return q, q + n, true
 }
 
 // schemeEndsAt reports whether a scheme ([A-Za-z][A-Za-z0-9+.-]*, starting
@@ -249,32 +252,27 @@ func isCredentialChar(c byte) bool {
 var authSchemes = []string{"Bearer", "bearer", "BEARER", "Basic", "basic", "BASIC"}
 
 // redactAuthSchemes: \b(Bearer|bearer|BEARER|Basic|basic|BASIC)(\s+)[A-Za-z0-9._~+/=-]{8,}
-func redactAuthSchemes(s string) string {
-	e := edit{s: s}
-	for i := 0; ; {
-		j := strings.IndexAny(s[i:], "Bb")
-		if j < 0 {
-			return e.result()
-		}
-		p := i + j
-		i = p + 1
-		if !boundaryBefore(s, p) {
+func redactAuthSchemes(s string) string { return redactEach(s, nextAuthScheme, credentialAt) }
+
+func nextAuthScheme(s string) int { return strings.IndexAny(s, "Bb") }
+
+func credentialAt(s string, _, p int) (start, end int, ok bool) {
+	if !boundaryBefore(s, p) {
+		return 0, 0, false
+	}
+	for _, scheme := range authSchemes {
+		if !strings.HasPrefix(s[p:], scheme) {
 			continue
 		}
-		for _, scheme := range authSchemes {
-			if !strings.HasPrefix(s[p:], scheme) {
-				continue
-			}
-			q := p + len(scheme)
-			spaces := run(s, q, isSpace)
-			n := run(s, q+spaces, isCredentialChar)
-			if spaces > 0 && n >= 8 {
-				e.replace(q+spaces, q+spaces+n)
-				i = q + spaces + n
-			}
-			break
+		q := p + len(scheme)
+		spaces := run(s, q, isSpace)
+		n := run(s, q+spaces, isCredentialChar)
+		if spaces > 0 && n >= 8 {
+			return q + spaces, q + spaces + n, true
 		}
+		break
 	}
+	return 0, 0, false
 }
 
 // keyRules are the "key": "value", 'key': 'value' and key=value rules for
@@ -326,43 +324,39 @@ func isBareValueChar(c byte) bool {
 // the key is the run of [\w.-] before it (and spaces), so the scanner goes
 // from '=' to '='.
 func redactAssignments(s string, words []string) string {
-	e := edit{s: s}
-	for i := 0; ; {
-		j := strings.IndexByte(s[i:], '=')
-		if j < 0 {
-			return e.result()
-		}
-		eq := i + j
-		keyEnd := eq
-		for keyEnd > i && isSpace(s[keyEnd-1]) {
-			keyEnd--
-		}
-		keyStart := keyEnd
-		for keyStart > i && isKeyChar(s[keyStart-1]) {
-			keyStart--
-		}
-		i = eq + 1
-		if keyStart == keyEnd || !containsAnyFold(s[keyStart:keyEnd], words) {
-			continue
-		}
-		v := eq + 1 + run(s, eq+1, isSpace)
-		end := -1
-		switch {
-		case v < len(s) && (s[v] == '"' || s[v] == '\''):
-			if k := strings.IndexByte(s[v+1:], s[v]); k >= 0 {
-				end = v + 1 + k + 1
-			}
-		default:
-			if n := run(s, v, isBareValueChar); n > 0 {
-				end = v + n
-			}
-		}
-		if end < 0 {
-			continue
-		}
-		e.replace(v, end)
-		i = end
+	return redactEach(s, nextEquals, func(s string, from, eq int) (start, end int, ok bool) {
+		return assignedValueAt(s, from, eq, words)
+	})
+}
+
+func nextEquals(s string) int { return strings.IndexByte(s, '=') }
+
+// assignedValueAt is the value after the '=' at eq when the key before it
+// (no earlier than from) contains one of words.
+func assignedValueAt(s string, from, eq int, words []string) (start, end int, ok bool) {
+	keyEnd := eq
+	for keyEnd > from && isSpace(s[keyEnd-1]) {
+		keyEnd--
 	}
+	keyStart := keyEnd
+	for keyStart > from && isKeyChar(s[keyStart-1]) {
+		keyStart--
+	}
+	if keyStart == keyEnd || !containsAnyFold(s[keyStart:keyEnd], words) {
+		return 0, 0, false
+	}
+	v := eq + 1 + run(s, eq+1, isSpace)
+	switch {
+	case v < len(s) && (s[v] == '"' || s[v] == '\''):
+		if k := strings.IndexByte(s[v+1:], s[v]); k >= 0 {
+			return v, v + 1 + k + 1, true
+		}
+	default:
+		if n := run(s, v, isBareValueChar); n > 0 {
+			return v, v + n, true
+		}
+	}
+	return 0, 0, false
 }
 
 // containsAnyFold reports whether s contains one of words (lower case),

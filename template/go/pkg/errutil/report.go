@@ -117,13 +117,14 @@ func Capture(v any, origin string) *Report {
 	if err, ok := v.(error); ok {
 		r.Cause = causes(err)
 	}
-	buf := s.cls.captureStack(1)
-	r.Stack, r.StackHidden = trim(buf.frames, true, r.frames[:0])
+	st := captureStack(1)
+	frames := s.cls.frames(st)
+	r.Stack, r.StackHidden = trim(frames, true, r.frames[:0])
 	if len(r.Stack) == 0 && r.StackHidden == 0 {
 		// Not inside a panic: report from the caller on.
-		r.Stack, r.StackHidden = trim(buf.frames, false, r.frames[:0])
+		r.Stack, r.StackHidden = trim(frames, false, r.frames[:0])
 	}
-	stackPool.Put(buf)
+	st.free()
 	r.seal(s.redact)
 	return r
 }

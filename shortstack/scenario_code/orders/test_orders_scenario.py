@@ -1,6 +1,6 @@
 """A failing test whose call passes through json's frames."""
 
-from __PACKAGE__.orders import service
+from . import service
 
 
 def test_import_order() -> None:
