@@ -36,6 +36,8 @@ def test_scenarios_table_shows_short_reports_that_keep_what_matters(tmp_path: Pa
     assert rows["HTTP handler crash (sync route)"][1] <= 6
     assert rows["HTTP handler crash (async route)"][1] <= 6
     assert rows["failing unit test through json"][1] <= 15
+    for name in ("crash in a thread", "crash in an asyncio task", "crash in main"):
+        assert rows[name][1] <= 6, name
     for name in ("Go: HTTP handler panic", "Go: panic in a goroutine", "Go: panic in main"):
         assert rows[name][1] <= 6, name
     # A panicking Go test: errutil.RecoverT's report alone, at most 5 lines.
