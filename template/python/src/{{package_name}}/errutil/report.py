@@ -2,6 +2,8 @@
 
 The walk is the hot path: per traceback entry it reads the frame's module name and looks
 up a cached app/library decision; only kept frames pay for a file name and a Frame.
+A stack seen before (the same code objects at the same lines: a crash repeated in a storm)
+reuses the frames built the first time, from a small bounded cache.
 Chains (``__cause__`` / ``__context__``) and ExceptionGroup leaves are walked with an
 explicit stack and an ``id()`` set, so cycles and deep chains cannot recurse or loop.
 """
@@ -9,13 +11,12 @@ explicit stack and an ``id()`` set, so cycles and deep chains cannot recurse or 
 from __future__ import annotations
 
 import builtins
-import sys
 from collections.abc import Mapping
 from types import CodeType, FrameType, TracebackType
 
 from . import _config
 from ._types import CrashReport, ErrorInfo, Frame
-from .classify import _app_cache, display_file, is_app_module, module_name
+from .classify import app_decisions, decide_app, display_file, module_name
 from .ids import new_error_id
 from .otel import trace_ids
 
@@ -30,6 +31,7 @@ __all__ = [
     "fingerprint",
     "redacted_message",
     "safe_message",
+    "walk",
 ]
 
 # ExceptionGroup exists from Python 3.11; on older ones no exception is a group.
@@ -41,25 +43,17 @@ _MAX_NODES = 64  # exceptions in one report, causes and group leaves together
 _MAX_FRAMES = 200  # kept frames per exception after collapsing recursion
 _MAX_PERIOD = 8  # longest cycle of frames recognised as recursion
 _MIN_REPEATS = 3  # a cycle seen this often is collapsed
-
-
-def _load_sha256() -> Callable[[bytes], Any]:
-    """The interpreter's built-in SHA-256 (``_sha2``, ``_sha256`` before 3.12) directly:
-    hashlib loads OpenSSL, which costs milliseconds of import time."""
-    for name in ("_sha2", "_sha256") if sys.version_info >= (3, 12) else ("_sha256", "_sha2"):
-        try:
-            function: Callable[[bytes], Any] = getattr(__import__(name), "sha256")  # noqa: B009
-            return function
-        except (ImportError, AttributeError):
-            continue
-    from hashlib import sha256  # noqa: PLC0415 - interpreters without the built-in module
-
-    return sha256
-
-
-_sha256 = _load_sha256()
+_CACHE_LIMIT = 256  # stacks (and fingerprints) remembered; emptied when full
 
 _Kept = tuple[CodeType, int, str, bool]  # a kept frame: code, line, module name, is library
+# A walk remembered: the code objects (kept alive, so the id()s in the key stay theirs),
+# the frames built and the hidden count.
+_Walk = tuple[tuple[CodeType, ...], tuple[Frame, ...], int]
+
+_walks: dict[tuple[int, ...], _Walk] = {}
+_walks_packages: tuple[str, ...] = ()
+_fingerprints: dict[str, str] = {}
+_sha256: Callable[[bytes], Any] | None = None
 
 
 def capture(
@@ -68,23 +62,26 @@ def capture(
     origin: str = "main",
     http: Mapping[str, object] | None = None,
     context: Mapping[str, str] | None = None,
+    config: _config.Config | None = None,
 ) -> CrashReport:
     """Analyse *exc* into a CrashReport. Never raises for a real exception.
 
-    If the analysis itself fails, the report carries the standard library's traceback
-    (``fallback``), so the original exception is never lost.
+    *config*: the settings to analyse it with (app packages, caps, redaction); by default
+    the ones in force (`configure`). If the analysis itself fails, the report carries the
+    standard library's traceback (``fallback``), so the original exception is never lost.
     """
     if not isinstance(exc, BaseException):
         raise TypeError(f"capture() needs an exception, got {type(exc).__name__}")
-    try:
+    if config is None:
         config = _config.current()
+    try:
         info = _build(exc, config)
         extra = dict(context) if context else {}
         extra.update(trace_ids())
         error_id = new_error_id()
         return CrashReport(info, error_id, fingerprint(info), origin, http=http, context=extra)
     except Exception as fault:
-        return _fallback_report(exc, origin, http, context, fault)
+        return _fallback_report(exc, origin, http, context, fault, config=config)
 
 
 def exception_type_name(exc: BaseException) -> str:
@@ -122,8 +119,27 @@ def fingerprint(info: ErrorInfo) -> str:
     parts += [f"{f.file}:{f.function}" for f in info.frames]
     if info.leaves:
         parts += sorted(_leaf_key(leaf) for leaf in info.leaves)
-    digest: str = _sha256("|".join(parts).encode("utf-8", "replace")).hexdigest()
-    return digest[:16]
+    text = "|".join(parts)
+    known = _fingerprints.get(text)
+    if known is not None:
+        return known
+    digest: str = _hash(text.encode("utf-8", "replace"))[:16]
+    if len(_fingerprints) >= _CACHE_LIMIT:
+        _fingerprints.clear()
+    _fingerprints[text] = digest
+    return digest
+
+
+def _hash(data: bytes) -> str:
+    """SHA-256 in hex; hashlib is imported at the first crash, not with errutil (it loads
+    OpenSSL, which costs milliseconds of every service's start-up)."""
+    global _sha256  # noqa: PLW0603 - loaded once
+    if _sha256 is None:
+        from hashlib import sha256  # noqa: PLC0415 - see above
+
+        _sha256 = sha256
+    digest: str = _sha256(data).hexdigest()
+    return digest
 
 
 def _leaf_key(leaf: ErrorInfo) -> str:
@@ -181,7 +197,7 @@ def _build(root: BaseException, config: _config.Config) -> ErrorInfo:
     leaves: dict[int, list[ErrorInfo]] = {}
     for index in range(len(nodes) - 1, -1, -1):
         exc, parent, relation = nodes[index]
-        frames, hidden = walk(exc.__traceback__)
+        frames, hidden = walk(exc.__traceback__, config.app_packages)
         cause, implicit = causes.get(index, (None, False))
         info = ErrorInfo(
             exception_type_name(exc),
@@ -219,27 +235,66 @@ def _hidden_by_pytest_convention(
     return bool(f_globals.get("__tracebackhide__"))
 
 
-def walk(tb: TracebackType | None) -> tuple[tuple[Frame, ...], int]:
+def walk(
+    tb: TracebackType | None, packages: tuple[str, ...] | None = None
+) -> tuple[tuple[Frame, ...], int]:
     """Kept frames (innermost first) and the number hidden, for one traceback.
 
-    A frame is kept when its module is an app package; the innermost frame (the raise
-    site) is kept even in a library, marked ``library``. ``__tracebackhide__`` hides a frame.
+    A frame is kept when its module is one of *packages* (default: the configured app
+    packages); the innermost frame (the raise site) is kept even in a library, marked
+    ``library``. ``__tracebackhide__`` hides a frame. A stack walked before with the same
+    packages (same code objects, same lines) gets the same frames back from a bounded cache.
     """
+    global _walks_packages  # noqa: PLW0603 - the cache holds walks for one tuple of packages
+    if packages is None:
+        packages = _config.current().app_packages
+    if packages is not _walks_packages and packages != _walks_packages:
+        _walks.clear()
+        _walks_packages = packages
+    ids: list[int] = []
+    add = ids.append
+    entry = tb
+    while entry is not None:
+        add(id(entry.tb_frame.f_code))
+        add(entry.tb_lineno)
+        entry = entry.tb_next
+    key = tuple(ids)
+    known = _walks.get(key)
+    if known is not None:
+        return known[1], known[2]
+    codes, frames, hidden, reusable = _walk(tb, packages)
+    if reusable:
+        if len(_walks) >= _CACHE_LIMIT:
+            _walks.clear()
+        _walks[key] = (codes, frames, hidden)
+    return frames, hidden
+
+
+def _walk(
+    tb: TracebackType | None, packages: tuple[str, ...]
+) -> tuple[tuple[CodeType, ...], tuple[Frame, ...], int, bool]:
+    """`walk` without the cache; *reusable* is False when ``__tracebackhide__`` was asked
+    about (its value lives in a frame's locals or a module's globals and may change)."""
     kept: list[_Kept] = []
+    codes: list[CodeType] = []
     hidden = 0
-    app_cache = _app_cache
+    reusable = True
+    app_cache = app_decisions(packages)
     while tb is not None:
         frame = tb.tb_frame
+        code = frame.f_code
+        codes.append(code)
         f_globals = frame.f_globals
         name = f_globals.get("__name__")
         if name.__class__ is not str or name == "__main__":
             name = module_name(f_globals)
         is_app = app_cache.get(name)
         if is_app is None:
-            is_app = is_app_module(name)
+            is_app = decide_app(name, packages, app_cache)
         last = tb.tb_next is None
         if is_app or last:
-            code = frame.f_code
+            if "__tracebackhide__" in code.co_varnames or "__tracebackhide__" in f_globals:
+                reusable = False
             if _hidden_by_pytest_convention(frame, code, f_globals):
                 hidden += 1
             else:
@@ -263,7 +318,7 @@ def walk(tb: TracebackType | None) -> tuple[tuple[Frame, ...], int]:
         )
         for (code, line, name, library), count in kept_runs
     )
-    return frames, hidden
+    return tuple(codes), frames, hidden, reusable
 
 
 def _collapse(kept: list[_Kept]) -> list[tuple[_Kept, int]]:
@@ -298,6 +353,8 @@ def _fallback_report(
     http: Mapping[str, object] | None,
     context: Mapping[str, str] | None,
     fault: BaseException,
+    *,
+    config: _config.Config,
 ) -> CrashReport:
     """errutil failed on *exc*: keep the standard library's full traceback instead."""
     try:
@@ -307,7 +364,7 @@ def _fallback_report(
     except Exception:
         text = f"{exception_type_name(exc)}: <traceback unavailable>"
     text += f"\n(errutil could not shorten this report: {type(fault).__name__})"
-    redactor = _config.current().redactor
+    redactor = config.redactor
     info = ErrorInfo(exception_type_name(exc), redactor(safe_message(exc, 2000)), (), 0)
     return CrashReport(
         info,
