@@ -29,6 +29,7 @@ __all__ = [
     "capture",
     "exception_type_name",
     "fingerprint",
+    "forget_stacks",
     "redacted_message",
     "safe_message",
     "walk",
@@ -82,6 +83,12 @@ def capture(
         return CrashReport(info, error_id, fingerprint(info), origin, http=http, context=extra)
     except Exception as fault:
         return _fallback_report(exc, origin, http, context, fault, config=config)
+
+
+def forget_stacks() -> None:
+    """Empty the caches of walked stacks and fingerprints (the next crash is walked anew)."""
+    _walks.clear()
+    _fingerprints.clear()
 
 
 def exception_type_name(exc: BaseException) -> str:
