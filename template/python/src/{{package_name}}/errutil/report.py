@@ -47,8 +47,8 @@ _MIN_REPEATS = 3  # a cycle seen this often is collapsed
 _CACHE_LIMIT = 256  # stacks (and fingerprints) remembered; emptied when full
 
 _Kept = tuple[CodeType, int, str, bool]  # a kept frame: code, line, module name, is library
-# A walk remembered: the code objects (kept alive, so the id()s in the key stay theirs),
-# the frames built and the hidden count.
+# Kept frames remembered: their code objects (held, so that the id()s in the key stay
+# theirs), the frames built and the number cut by the cap.
 _Walk = tuple[tuple[CodeType, ...], tuple[Frame, ...], int]
 
 _walks: dict[tuple[int, ...], _Walk] = {}
@@ -249,8 +249,10 @@ def walk(
 
     A frame is kept when its module is one of *packages* (default: the configured app
     packages); the innermost frame (the raise site) is kept even in a library, marked
-    ``library``. ``__tracebackhide__`` hides a frame. A stack walked before with the same
-    packages (same code objects, same lines) gets the same frames back from a bounded cache.
+    ``library``. ``__tracebackhide__`` hides a frame. The frames built for one list of kept
+    frames (same code objects, same lines) are remembered in a bounded cache and reused
+    when that list comes back (a storm of one crash): the walk itself still reads every
+    entry, which is what decides which frames are kept.
     """
     global _walks_packages  # noqa: PLW0603 - the cache holds walks for one tuple of packages
     if packages is None:
@@ -258,39 +260,12 @@ def walk(
     if packages is not _walks_packages and packages != _walks_packages:
         _walks.clear()
         _walks_packages = packages
-    ids: list[int] = []
-    add = ids.append
-    entry = tb
-    while entry is not None:
-        add(id(entry.tb_frame.f_code))
-        add(entry.tb_lineno)
-        entry = entry.tb_next
-    key = tuple(ids)
-    known = _walks.get(key)
-    if known is not None:
-        return known[1], known[2]
-    codes, frames, hidden, reusable = _walk(tb, packages)
-    if reusable:
-        if len(_walks) >= _CACHE_LIMIT:
-            _walks.clear()
-        _walks[key] = (codes, frames, hidden)
-    return frames, hidden
-
-
-def _walk(
-    tb: TracebackType | None, packages: tuple[str, ...]
-) -> tuple[tuple[CodeType, ...], tuple[Frame, ...], int, bool]:
-    """`walk` without the cache; *reusable* is False when ``__tracebackhide__`` was asked
-    about (its value lives in a frame's locals or a module's globals and may change)."""
     kept: list[_Kept] = []
-    codes: list[CodeType] = []
     hidden = 0
     reusable = True
     app_cache = app_decisions(packages)
     while tb is not None:
         frame = tb.tb_frame
-        code = frame.f_code
-        codes.append(code)
         f_globals = frame.f_globals
         name = f_globals.get("__name__")
         if name.__class__ is not str or name == "__main__":
@@ -298,21 +273,39 @@ def _walk(
         is_app = app_cache.get(name)
         if is_app is None:
             is_app = decide_app(name, packages, app_cache)
-        last = tb.tb_next is None
-        if is_app or last:
+        if is_app or tb.tb_next is None:
+            code = frame.f_code
             if "__tracebackhide__" in code.co_varnames or "__tracebackhide__" in f_globals:
-                reusable = False
-            if _hidden_by_pytest_convention(frame, code, f_globals):
-                hidden += 1
-            else:
-                kept.append((code, tb.tb_lineno or 0, name, not is_app))
+                reusable = False  # its value may change from one crash to the next
+                if _hidden_by_pytest_convention(frame, code, f_globals):
+                    hidden += 1
+                    tb = tb.tb_next
+                    continue
+            kept.append((code, tb.tb_lineno or 0, name, not is_app))
         else:
             hidden += 1
         tb = tb.tb_next
-    kept.reverse()
+    if not reusable:
+        frames, cut = _frames(kept)
+        return frames, hidden + cut
+    key = tuple([id(code) for code, _, _, _ in kept] + [line for _, line, _, _ in kept])
+    known = _walks.get(key)
+    if known is None or known[0] != tuple(code for code, _, _, _ in kept):
+        frames, cut = _frames(kept)
+        if len(_walks) >= _CACHE_LIMIT:
+            _walks.clear()
+        known = _walks[key] = (tuple(code for code, _, _, _ in kept), frames, cut)
+    return known[1], hidden + known[2]
+
+
+def _frames(kept: list[_Kept]) -> tuple[tuple[Frame, ...], int]:
+    """Frame records for the kept frames (outermost first on entry), innermost first,
+    recursion collapsed and capped; and the number cut by the cap."""
+    kept = kept[::-1]
     kept_runs = _collapse(kept) if len(kept) > _MIN_REPEATS else [(k, 1) for k in kept]
+    cut = 0
     if len(kept_runs) > _MAX_FRAMES:
-        hidden += sum(count for _, count in kept_runs[_MAX_FRAMES:])
+        cut = sum(count for _, count in kept_runs[_MAX_FRAMES:])
         kept_runs = kept_runs[:_MAX_FRAMES]
     frames = tuple(
         Frame(
@@ -325,7 +318,7 @@ def _walk(
         )
         for (code, line, name, library), count in kept_runs
     )
-    return tuple(codes), frames, hidden, reusable
+    return frames, cut
 
 
 def _collapse(kept: list[_Kept]) -> list[tuple[_Kept, int]]:
