@@ -26,14 +26,15 @@ __all__ = [
 ]
 
 _CACHE_LIMIT = 20_000
-_app_cache: dict[str, bool] = {}
-_app_cache_packages: tuple[str, ...] = ()
+# The packages the decisions were made for, and the decisions (module name -> is the app's).
+_app_cache: tuple[tuple[str, ...], dict[str, bool]] = ((), {})
 _file_cache: dict[tuple[str, str], str] = {}
 
 
 def reset_caches() -> None:
     """Forget every cached decision and file name."""
-    _app_cache.clear()
+    global _app_cache  # noqa: PLW0603 - replaced whole, see app_decisions
+    _app_cache = ((), {})
     _file_cache.clear()
 
 
@@ -54,13 +55,15 @@ def app_decisions(packages: tuple[str, ...]) -> dict[str, bool]:
     """The cache of `is_app_module` answers for *packages*: module name -> is the app's.
 
     A walk reads it directly (one dict lookup per frame) and fills it with `decide_app`.
-    Another tuple of packages than last time empties it first.
+    Another tuple of packages than last time gets a new dict, never the old one emptied: a
+    walk in another thread may still be filling that one for its own packages.
     """
-    global _app_cache_packages  # noqa: PLW0603 - one cache, for the packages last asked about
-    if packages is not _app_cache_packages and packages != _app_cache_packages:
-        _app_cache.clear()
-        _app_cache_packages = packages
-    return _app_cache
+    global _app_cache  # noqa: PLW0603 - one cache, for the packages last asked about
+    cached_for, cache = _app_cache
+    if packages is not cached_for and packages != cached_for:
+        cache = {}
+        _app_cache = (packages, cache)
+    return cache
 
 
 def decide_app(name: str, packages: tuple[str, ...], cache: dict[str, bool]) -> bool:

@@ -51,8 +51,8 @@ _Kept = tuple[CodeType, int, str, bool]  # a kept frame: code, line, module name
 # theirs), the frames built and the number cut by the cap.
 _Walk = tuple[tuple[CodeType, ...], tuple[Frame, ...], int]
 
-_walks: dict[tuple[int, ...], _Walk] = {}
-_walks_packages: tuple[str, ...] = ()
+# The packages the kept frames were chosen for, and the walks remembered for them.
+_walks: tuple[tuple[str, ...], dict[tuple[int, ...], _Walk]] = ((), {})
 _fingerprints: dict[str, str] = {}
 _sha256: Callable[[bytes], Any] | None = None
 
@@ -87,8 +87,20 @@ def capture(
 
 def forget_stacks() -> None:
     """Empty the caches of walked stacks and fingerprints (the next crash is walked anew)."""
-    _walks.clear()
+    global _walks  # noqa: PLW0603 - replaced whole, see _walks_for
+    _walks = ((), {})
     _fingerprints.clear()
+
+
+def _walks_for(packages: tuple[str, ...]) -> dict[tuple[int, ...], _Walk]:
+    """The walks remembered for *packages*; other packages than last time get a new dict
+    (not the old one emptied: a walk in another thread may still be using it)."""
+    global _walks  # noqa: PLW0603 - one cache, for the packages last asked about
+    cached_for, walks = _walks
+    if packages is not cached_for and packages != cached_for:
+        walks = {}
+        _walks = (packages, walks)
+    return walks
 
 
 def exception_type_name(exc: BaseException) -> str:
@@ -254,12 +266,9 @@ def walk(
     when that list comes back (a storm of one crash): the walk itself still reads every
     entry, which is what decides which frames are kept.
     """
-    global _walks_packages  # noqa: PLW0603 - the cache holds walks for one tuple of packages
     if packages is None:
         packages = _config.current().app_packages
-    if packages is not _walks_packages and packages != _walks_packages:
-        _walks.clear()
-        _walks_packages = packages
+    walks = _walks_for(packages)
     kept: list[_Kept] = []
     hidden = 0
     reusable = True
@@ -289,12 +298,12 @@ def walk(
         frames, cut = _frames(kept)
         return frames, hidden + cut
     key = tuple([id(code) for code, _, _, _ in kept] + [line for _, line, _, _ in kept])
-    known = _walks.get(key)
+    known = walks.get(key)
     if known is None or known[0] != tuple(code for code, _, _, _ in kept):
         frames, cut = _frames(kept)
-        if len(_walks) >= _CACHE_LIMIT:
-            _walks.clear()
-        known = _walks[key] = (tuple(code for code, _, _, _ in kept), frames, cut)
+        if len(walks) >= _CACHE_LIMIT:
+            walks.clear()
+        known = walks[key] = (tuple(code for code, _, _, _ in kept), frames, cut)
     return known[1], hidden + known[2]
 
 
