@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from ._app_packages import APP_PACKAGES
 from .redact import Redactor
 
-__all__ = ["Config", "configure", "current", "default_app_packages"]
+__all__ = ["Config", "configure", "current", "default_app_packages", "use"]
 
 _UNSET: object = object()
 
@@ -186,7 +186,13 @@ def configure(
     }
     changes = {key: value for key, value in given.items() if value is not _UNSET}
     _current = _current.replace(**changes)
-    from .classify import reset_caches  # noqa: PLC0415 - classify imports this module
-
-    reset_caches()
     return _current
+
+
+def use(config: Config) -> Config:
+    """Put *config* in force whole and return the settings it replaces (tests restore those)."""
+    global _current
+    if not isinstance(config, Config):
+        raise TypeError(f"use() needs a Config, got {type(config).__name__}")
+    previous, _current = _current, config
+    return previous

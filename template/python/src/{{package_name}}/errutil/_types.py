@@ -1,8 +1,23 @@
-"""The values a crash report is made of: plain immutable records, no behaviour but rendering."""
+"""The values a crash report is made of: plain records, no behaviour but rendering.
+
+They are hand-written ``__slots__`` classes, not dataclasses: importing ``dataclasses``
+(and the ``inspect`` machinery it pulls in) took 7-20 ms on Python 3.11 with logging already
+loaded, several times errutil's whole import budget (``make bench`` prints it), and a frozen
+slotted dataclass took 3x as long to build as `Frame` (4.9 against 1.6 us), a cost the crash
+path pays per frame. They are read-only by
+convention, not enforced: errutil builds them once and never changes them, and it shares
+`Frame` tuples between reports of the same stack (report.py's walk cache), so code that
+receives one must not assign to its attributes either.
+
+Rendering lives in ``render`` (pure functions over these records); this module calls down
+into it and ``render`` imports nothing of errutil at run time.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+from . import render as _render
 
 __all__ = ["CrashReport", "ErrorInfo", "Frame"]
 
@@ -129,6 +144,3 @@ class CrashReport:
         return (
             f"CrashReport({self.error.type!r}, error_id={self.error_id!r}, origin={self.origin!r})"
         )
-
-
-from . import render as _render  # noqa: E402  (render needs the classes above)

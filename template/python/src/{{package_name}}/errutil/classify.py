@@ -4,6 +4,10 @@ A frame belongs to the app when its module name is one of the app packages or in
 one (``name == p or name.startswith(p + ".")``): never a bare path-prefix match, so
 ``click`` does not swallow ``click_plugins``. Results are cached per module name and
 per file, which is what keeps a walk over a deep framework stack cheap.
+
+This module depends on no other part of errutil: the app packages are passed in, and the
+decisions are cached for one tuple of packages at a time (a new tuple, after `configure`,
+starts a new cache), so configuration never has to reach down here to clear anything.
 """
 
 from __future__ import annotations
@@ -12,39 +16,62 @@ import os
 import sys
 from collections.abc import Mapping
 
-from . import _config
-
-__all__ = ["display_file", "is_app_module", "module_name", "reset_caches"]
+__all__ = [
+    "app_decisions",
+    "decide_app",
+    "display_file",
+    "is_app_module",
+    "module_name",
+    "reset_caches",
+]
 
 _CACHE_LIMIT = 20_000
-_app_cache: dict[str, bool] = {}
+# The packages the decisions were made for, and the decisions (module name -> is the app's).
+_app_cache: tuple[tuple[str, ...], dict[str, bool]] = ((), {})
 _file_cache: dict[tuple[str, str], str] = {}
 
 
 def reset_caches() -> None:
-    """Forget cached decisions (after `configure` changes the app packages)."""
-    _app_cache.clear()
+    """Forget every cached decision and file name."""
+    global _app_cache  # noqa: PLW0603 - replaced whole, see app_decisions
+    _app_cache = ((), {})
     _file_cache.clear()
 
 
 _ERRUTIL = __name__.rpartition(".")[0]  # errutil's own frames are never the app's
 
 
-def is_app_module(name: str, packages: tuple[str, ...] | None = None) -> bool:
-    """True when module *name* is one of *packages* (default: the configured ones) or inside one.
+def is_app_module(name: str, packages: tuple[str, ...]) -> bool:
+    """True when module *name* is one of *packages* or inside one.
 
     errutil's own modules are excluded: its middleware frame is not part of the story.
     """
-    if packages is not None:
-        if name == _ERRUTIL or name.startswith(_ERRUTIL + "."):
-            return False
-        return any(name == p or name.startswith(p + ".") for p in packages)
-    cached = _app_cache.get(name)
-    if cached is None:
-        cached = is_app_module(name, _config.current().app_packages)
-        if len(_app_cache) < _CACHE_LIMIT:
-            _app_cache[name] = cached
-    return cached
+    if name == _ERRUTIL or name.startswith(_ERRUTIL + "."):
+        return False
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
+def app_decisions(packages: tuple[str, ...]) -> dict[str, bool]:
+    """The cache of `is_app_module` answers for *packages*: module name -> is the app's.
+
+    A walk reads it directly (one dict lookup per frame) and fills it with `decide_app`.
+    Another tuple of packages than last time gets a new dict, never the old one emptied: a
+    walk in another thread may still be filling that one for its own packages.
+    """
+    global _app_cache  # noqa: PLW0603 - one cache, for the packages last asked about
+    cached_for, cache = _app_cache
+    if packages is not cached_for and packages != cached_for:
+        cache = {}
+        _app_cache = (packages, cache)
+    return cache
+
+
+def decide_app(name: str, packages: tuple[str, ...], cache: dict[str, bool]) -> bool:
+    """`is_app_module`, remembered in *cache* (from `app_decisions`), which stays bounded."""
+    decided = is_app_module(name, packages)
+    if len(cache) < _CACHE_LIMIT:
+        cache[name] = decided
+    return decided
 
 
 def module_name(f_globals: Mapping[str, object]) -> str:

@@ -28,7 +28,9 @@ __all__ = [
     "log_exception",
     "log_report",
     "remove_listener",
+    "repeat_tracker",
     "stdlib_fallback",
+    "use_tracker",
 ]
 
 Listener = Callable[[CrashReport], None]
@@ -40,6 +42,33 @@ _tracker = RepeatTracker()
 def _reset_in_child() -> None:
     """A forked child starts with no repeat history and a lock nobody holds."""
     _tracker.reset()
+
+
+def repeat_tracker() -> RepeatTracker:
+    """The tracker deciding what is logged in full, counted as a repeat, or cut by the budget."""
+    return _tracker
+
+
+def use_tracker(tracker: RepeatTracker) -> RepeatTracker:
+    """Put *tracker* in charge (a fresh history, or one on a test's clock); return the old one."""
+    global _tracker
+    previous, _tracker = _tracker, tracker
+    return previous
+
+
+_logger_cache: tuple[str, logging.Logger] | None = None
+
+
+def _logger(name: str) -> logging.Logger:
+    """``logging.getLogger(name)``, remembered: getLogger takes logging's global lock, which
+    every thread in a storm would queue on. A logger, once made, is never replaced."""
+    global _logger_cache  # noqa: PLW0603 - the last logger asked for
+    cached = _logger_cache
+    if cached is not None and cached[0] == name:
+        return cached[1]
+    logger = logging.getLogger(name)
+    _logger_cache = (name, logger)
+    return logger
 
 
 if hasattr(os, "register_at_fork"):  # POSIX
@@ -65,7 +94,7 @@ def log_report(report: CrashReport, *, fatal: bool = False) -> None:
         with contextlib.suppress(Exception):  # a broken listener must not cost the report
             listener(report)
     config = _config.current()
-    logger = logging.getLogger(config.logger_name)
+    logger = _logger(config.logger_name)
     if report.fallback is not None:
         _log(logger, report.text(), {"crash_report": report})
         return
@@ -121,7 +150,7 @@ def log_exception(
 
 def flush_repeats() -> None:
     """Log the repeat counts not yet summarised (at exit and on SIGTERM: no count is lost)."""
-    logger = logging.getLogger(_config.current().logger_name)
+    logger = _logger(_config.current().logger_name)
     for fingerprint, label, count, seconds in _tracker.drain():
         _log_repeats(logger, fingerprint, label, count, seconds)
 

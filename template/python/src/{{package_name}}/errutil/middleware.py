@@ -128,12 +128,16 @@ def _client_body(error_id: str) -> str:
     return '{"error":"internal","error_id":"' + error_id + '"}'
 
 
+# The 500's bytes, built once; the headers list is new per response (a middleware above
+# may append to it), its items are immutable tuples and can be shared.
+_BODY_HEAD = b'{"error":"internal","error_id":"'
+_BODY_TAIL = b'"}'
+_JSON_TYPE = (b"content-type", b"application/json")
+
+
 async def _send_internal_error(send: Send, error_id: str) -> None:
-    body = _client_body(error_id).encode("ascii")
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode("ascii")),
-    ]
+    body = _BODY_HEAD + error_id.encode("ascii") + _BODY_TAIL
+    headers = [_JSON_TYPE, (b"content-length", b"%d" % len(body))]
     try:
         await send({"type": "http.response.start", "status": 500, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -106,12 +106,12 @@ def _from_test_module(item: pytest.Item, tb: TracebackType | None) -> TracebackT
 
 
 def _shorten(item: pytest.Item, exc: Exception) -> ShortFailure | None:
-    saved = _config.current()
     full_tb = exc.__traceback__
     try:
-        _config.configure(app_packages=_test_packages(item))
+        # the settings in force, with the test's packages: passed, the global ones untouched
+        config = _config.current().replace(app_packages=_test_packages(item))
         exc.__traceback__ = _from_test_module(item, full_tb)
-        report = capture(exc, origin="test")
+        report = capture(exc, origin="test", config=config)
         if report.fallback is not None:
             return None
         text = report.text(show_id=False, source=True)
@@ -126,4 +126,3 @@ def _shorten(item: pytest.Item, exc: Exception) -> ShortFailure | None:
         return None
     finally:
         exc.__traceback__ = full_tb
-        _config.configure(app_packages=saved.app_packages)

@@ -1,10 +1,17 @@
-"""Render a CrashReport as the short text form or as the dict of one JSON log line."""
+"""Render a CrashReport as the short text form or as the dict of one JSON log line.
+
+Pure functions over the records of ``_types``; at run time this module imports no other part
+of errutil (the records' ``to_dict`` / ``text`` call down into it), so the dependencies go
+one way: ``_types`` -> ``render``.
+"""
 
 from __future__ import annotations
 
 import linecache
 
-from ._types import CrashReport, ErrorInfo, Frame
+TYPE_CHECKING = False  # typing costs milliseconds of import time; mypy still reads this block
+if TYPE_CHECKING:
+    from ._types import CrashReport, ErrorInfo, Frame
 
 __all__ = ["frame_dict", "info_dict", "report_dict", "report_text", "report_title"]
 

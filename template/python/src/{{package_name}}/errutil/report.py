@@ -2,6 +2,8 @@
 
 The walk is the hot path: per traceback entry it reads the frame's module name and looks
 up a cached app/library decision; only kept frames pay for a file name and a Frame.
+A stack seen before (the same code objects at the same lines: a crash repeated in a storm)
+reuses the frames built the first time, from a small bounded cache.
 Chains (``__cause__`` / ``__context__``) and ExceptionGroup leaves are walked with an
 explicit stack and an ``id()`` set, so cycles and deep chains cannot recurse or loop.
 """
@@ -9,13 +11,12 @@ explicit stack and an ``id()`` set, so cycles and deep chains cannot recurse or 
 from __future__ import annotations
 
 import builtins
-import sys
 from collections.abc import Mapping
 from types import CodeType, FrameType, TracebackType
 
 from . import _config
 from ._types import CrashReport, ErrorInfo, Frame
-from .classify import _app_cache, display_file, is_app_module, module_name
+from .classify import app_decisions, decide_app, display_file, module_name
 from .ids import new_error_id
 from .otel import trace_ids
 
@@ -28,8 +29,10 @@ __all__ = [
     "capture",
     "exception_type_name",
     "fingerprint",
+    "forget_stacks",
     "redacted_message",
     "safe_message",
+    "walk",
 ]
 
 # ExceptionGroup exists from Python 3.11; on older ones no exception is a group.
@@ -41,25 +44,17 @@ _MAX_NODES = 64  # exceptions in one report, causes and group leaves together
 _MAX_FRAMES = 200  # kept frames per exception after collapsing recursion
 _MAX_PERIOD = 8  # longest cycle of frames recognised as recursion
 _MIN_REPEATS = 3  # a cycle seen this often is collapsed
-
-
-def _load_sha256() -> Callable[[bytes], Any]:
-    """The interpreter's built-in SHA-256 (``_sha2``, ``_sha256`` before 3.12) directly:
-    hashlib loads OpenSSL, which costs milliseconds of import time."""
-    for name in ("_sha2", "_sha256") if sys.version_info >= (3, 12) else ("_sha256", "_sha2"):
-        try:
-            function: Callable[[bytes], Any] = getattr(__import__(name), "sha256")  # noqa: B009
-            return function
-        except (ImportError, AttributeError):
-            continue
-    from hashlib import sha256  # noqa: PLC0415 - interpreters without the built-in module
-
-    return sha256
-
-
-_sha256 = _load_sha256()
+_CACHE_LIMIT = 256  # stacks (and fingerprints) remembered; emptied when full
 
 _Kept = tuple[CodeType, int, str, bool]  # a kept frame: code, line, module name, is library
+# Kept frames remembered: their code objects (held, so that the id()s in the key stay
+# theirs), the frames built and the number cut by the cap.
+_Walk = tuple[tuple[CodeType, ...], tuple[Frame, ...], int]
+
+# The packages the kept frames were chosen for, and the walks remembered for them.
+_walks: tuple[tuple[str, ...], dict[tuple[int, ...], _Walk]] = ((), {})
+_fingerprints: dict[str, str] = {}
+_sha256: Callable[[bytes], Any] | None = None
 
 
 def capture(
@@ -68,23 +63,44 @@ def capture(
     origin: str = "main",
     http: Mapping[str, object] | None = None,
     context: Mapping[str, str] | None = None,
+    config: _config.Config | None = None,
 ) -> CrashReport:
     """Analyse *exc* into a CrashReport. Never raises for a real exception.
 
-    If the analysis itself fails, the report carries the standard library's traceback
-    (``fallback``), so the original exception is never lost.
+    *config*: the settings to analyse it with (app packages, caps, redaction); by default
+    the ones in force (`configure`). If the analysis itself fails, the report carries the
+    standard library's traceback (``fallback``), so the original exception is never lost.
     """
     if not isinstance(exc, BaseException):
         raise TypeError(f"capture() needs an exception, got {type(exc).__name__}")
-    try:
+    if config is None:
         config = _config.current()
+    try:
         info = _build(exc, config)
         extra = dict(context) if context else {}
         extra.update(trace_ids())
         error_id = new_error_id()
         return CrashReport(info, error_id, fingerprint(info), origin, http=http, context=extra)
     except Exception as fault:
-        return _fallback_report(exc, origin, http, context, fault)
+        return _fallback_report(exc, origin, http, context, fault, config=config)
+
+
+def forget_stacks() -> None:
+    """Empty the caches of walked stacks and fingerprints (the next crash is walked anew)."""
+    global _walks  # noqa: PLW0603 - replaced whole, see _walks_for
+    _walks = ((), {})
+    _fingerprints.clear()
+
+
+def _walks_for(packages: tuple[str, ...]) -> dict[tuple[int, ...], _Walk]:
+    """The walks remembered for *packages*; other packages than last time get a new dict
+    (not the old one emptied: a walk in another thread may still be using it)."""
+    global _walks  # noqa: PLW0603 - one cache, for the packages last asked about
+    cached_for, walks = _walks
+    if packages is not cached_for and packages != cached_for:
+        walks = {}
+        _walks = (packages, walks)
+    return walks
 
 
 def exception_type_name(exc: BaseException) -> str:
@@ -122,8 +138,27 @@ def fingerprint(info: ErrorInfo) -> str:
     parts += [f"{f.file}:{f.function}" for f in info.frames]
     if info.leaves:
         parts += sorted(_leaf_key(leaf) for leaf in info.leaves)
-    digest: str = _sha256("|".join(parts).encode("utf-8", "replace")).hexdigest()
-    return digest[:16]
+    text = "|".join(parts)
+    known = _fingerprints.get(text)
+    if known is not None:
+        return known
+    digest: str = _hash(text.encode("utf-8", "replace"))[:16]
+    if len(_fingerprints) >= _CACHE_LIMIT:
+        _fingerprints.clear()
+    _fingerprints[text] = digest
+    return digest
+
+
+def _hash(data: bytes) -> str:
+    """SHA-256 in hex; hashlib is imported at the first crash, not with errutil (it loads
+    OpenSSL, which costs milliseconds of every service's start-up)."""
+    global _sha256  # noqa: PLW0603 - loaded once
+    if _sha256 is None:
+        from hashlib import sha256  # noqa: PLC0415 - see above
+
+        _sha256 = sha256
+    digest: str = _sha256(data).hexdigest()
+    return digest
 
 
 def _leaf_key(leaf: ErrorInfo) -> str:
@@ -181,7 +216,7 @@ def _build(root: BaseException, config: _config.Config) -> ErrorInfo:
     leaves: dict[int, list[ErrorInfo]] = {}
     for index in range(len(nodes) - 1, -1, -1):
         exc, parent, relation = nodes[index]
-        frames, hidden = walk(exc.__traceback__)
+        frames, hidden = walk(exc.__traceback__, config.app_packages)
         cause, implicit = causes.get(index, (None, False))
         info = ErrorInfo(
             exception_type_name(exc),
@@ -219,15 +254,25 @@ def _hidden_by_pytest_convention(
     return bool(f_globals.get("__tracebackhide__"))
 
 
-def walk(tb: TracebackType | None) -> tuple[tuple[Frame, ...], int]:
+def walk(
+    tb: TracebackType | None, packages: tuple[str, ...] | None = None
+) -> tuple[tuple[Frame, ...], int]:
     """Kept frames (innermost first) and the number hidden, for one traceback.
 
-    A frame is kept when its module is an app package; the innermost frame (the raise
-    site) is kept even in a library, marked ``library``. ``__tracebackhide__`` hides a frame.
+    A frame is kept when its module is one of *packages* (default: the configured app
+    packages); the innermost frame (the raise site) is kept even in a library, marked
+    ``library``. ``__tracebackhide__`` hides a frame. The frames built for one list of kept
+    frames (same code objects, same lines) are remembered in a bounded cache and reused
+    when that list comes back (a storm of one crash): the walk itself still reads every
+    entry, which is what decides which frames are kept.
     """
+    if packages is None:
+        packages = _config.current().app_packages
+    walks = _walks_for(packages)
     kept: list[_Kept] = []
     hidden = 0
-    app_cache = _app_cache
+    reusable = True
+    app_cache = app_decisions(packages)
     while tb is not None:
         frame = tb.tb_frame
         f_globals = frame.f_globals
@@ -236,21 +281,40 @@ def walk(tb: TracebackType | None) -> tuple[tuple[Frame, ...], int]:
             name = module_name(f_globals)
         is_app = app_cache.get(name)
         if is_app is None:
-            is_app = is_app_module(name)
-        last = tb.tb_next is None
-        if is_app or last:
+            is_app = decide_app(name, packages, app_cache)
+        if is_app or tb.tb_next is None:
             code = frame.f_code
-            if _hidden_by_pytest_convention(frame, code, f_globals):
-                hidden += 1
-            else:
-                kept.append((code, tb.tb_lineno or 0, name, not is_app))
+            if "__tracebackhide__" in code.co_varnames or "__tracebackhide__" in f_globals:
+                reusable = False  # its value may change from one crash to the next
+                if _hidden_by_pytest_convention(frame, code, f_globals):
+                    hidden += 1
+                    tb = tb.tb_next
+                    continue
+            kept.append((code, tb.tb_lineno or 0, name, not is_app))
         else:
             hidden += 1
         tb = tb.tb_next
-    kept.reverse()
+    if not reusable:
+        frames, cut = _frames(kept)
+        return frames, hidden + cut
+    key = tuple([id(code) for code, _, _, _ in kept] + [line for _, line, _, _ in kept])
+    known = walks.get(key)
+    if known is None or known[0] != tuple(code for code, _, _, _ in kept):
+        frames, cut = _frames(kept)
+        if len(walks) >= _CACHE_LIMIT:
+            walks.clear()
+        known = walks[key] = (tuple(code for code, _, _, _ in kept), frames, cut)
+    return known[1], hidden + known[2]
+
+
+def _frames(kept: list[_Kept]) -> tuple[tuple[Frame, ...], int]:
+    """Frame records for the kept frames (outermost first on entry), innermost first,
+    recursion collapsed and capped; and the number cut by the cap."""
+    kept = kept[::-1]
     kept_runs = _collapse(kept) if len(kept) > _MIN_REPEATS else [(k, 1) for k in kept]
+    cut = 0
     if len(kept_runs) > _MAX_FRAMES:
-        hidden += sum(count for _, count in kept_runs[_MAX_FRAMES:])
+        cut = sum(count for _, count in kept_runs[_MAX_FRAMES:])
         kept_runs = kept_runs[:_MAX_FRAMES]
     frames = tuple(
         Frame(
@@ -263,7 +327,7 @@ def walk(tb: TracebackType | None) -> tuple[tuple[Frame, ...], int]:
         )
         for (code, line, name, library), count in kept_runs
     )
-    return frames, hidden
+    return frames, cut
 
 
 def _collapse(kept: list[_Kept]) -> list[tuple[_Kept, int]]:
@@ -298,6 +362,8 @@ def _fallback_report(
     http: Mapping[str, object] | None,
     context: Mapping[str, str] | None,
     fault: BaseException,
+    *,
+    config: _config.Config,
 ) -> CrashReport:
     """errutil failed on *exc*: keep the standard library's full traceback instead."""
     try:
@@ -307,7 +373,7 @@ def _fallback_report(
     except Exception:
         text = f"{exception_type_name(exc)}: <traceback unavailable>"
     text += f"\n(errutil could not shorten this report: {type(fault).__name__})"
-    redactor = _config.current().redactor
+    redactor = config.redactor
     info = ErrorInfo(exception_type_name(exc), redactor(safe_message(exc, 2000)), (), 0)
     return CrashReport(
         info,
