@@ -52,6 +52,8 @@ def serve(app: object, settings: Settings) -> None:
         # log_config=None keeps the logging that start() configured: uvicorn's own lines go
         # through it too (one JSON object per line in json mode).
         log_config=None,
+        # access.RequestMiddleware writes one structured line per request instead.
+        access_log=False,
         timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
     )
     state = getattr(app, "state", None)
