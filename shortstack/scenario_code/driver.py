@@ -28,7 +28,8 @@ if scenario == "http":
 
         app = create_app(settings)
         app.include_router(api.router)
-        uvicorn.run(app, host="127.0.0.1", port=port, log_config=None)
+        # as `python -m <package>` serves it: the service writes its own access line
+        uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
     else:
         app = FastAPI()
         app.include_router(api.router)
