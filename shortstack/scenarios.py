@@ -298,7 +298,12 @@ def write_examples(service: Service, folder: Path) -> None:
 
 
 def _without_access_line(text: str) -> str:
-    return "\n".join(line for line in text.splitlines() if '"GET ' not in line)
+    """Drop uvicorn's access line ("GET ...") and the service's own (route=... / "route": ...)."""
+    return "\n".join(
+        line
+        for line in text.splitlines()
+        if '"GET ' not in line and "route=" not in line and '"route": ' not in line
+    )
 
 
 def markdown(rows: list[Row]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -11,6 +12,7 @@ import uvicorn
 
 from .app import create_app
 from .config import ConfigError, Settings
+from .sentry import setup_sentry
 from .startup import start
 
 __all__ = ["DrainingServer", "main", "serve"]
@@ -52,6 +54,8 @@ def serve(app: object, settings: Settings) -> None:
         # log_config=None keeps the logging that start() configured: uvicorn's own lines go
         # through it too (one JSON object per line in json mode).
         log_config=None,
+        # access.RequestMiddleware writes one structured line per request instead.
+        access_log=False,
         timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
     )
     state = getattr(app, "state", None)
@@ -65,12 +69,16 @@ def serve(app: object, settings: Settings) -> None:
 
 
 def main() -> None:
-    """Run the start-up hook, then serve `create_app()` on $HOST:$PORT."""
+    """Run the start-up hook, then serve `create_app()` on $HOST:$PORT.
+
+    With ``SENTRY_DSN`` set (and sentry-sdk installed), crash reports go to Sentry too.
+    """
     try:
         settings = start()
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         sys.exit(2)
+    setup_sentry(os.environ.get("SENTRY_DSN"))
     serve(create_app(settings), settings)
 
 

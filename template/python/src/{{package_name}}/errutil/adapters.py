@@ -19,7 +19,7 @@ from collections.abc import MutableMapping
 
 from ._types import CrashReport
 from .emit import add_listener
-from .render import info_dict
+from .render import exception_attributes, info_dict
 from .report import capture
 
 TYPE_CHECKING = False  # typing costs milliseconds of import time; mypy still reads this block
@@ -59,6 +59,7 @@ def exception_fields(report: CrashReport) -> dict[str, object]:
     fields["fingerprint"] = report.fingerprint
     if report.fallback is not None:
         fields["traceback"] = report.fallback
+    fields.update(exception_attributes(report))
     return fields
 
 

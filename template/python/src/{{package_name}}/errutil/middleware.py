@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 
 from .emit import log_exception
+from .otel import record_crash
 
 TYPE_CHECKING = False  # typing costs milliseconds of import time; mypy still reads this block
 if TYPE_CHECKING:
@@ -34,9 +36,30 @@ if TYPE_CHECKING:
     Send = Callable[[Message], Awaitable[None]]
     ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-__all__ = ["ErrorMiddleware", "ReportedFilter"]
+__all__ = ["ErrorMiddleware", "ReportedFilter", "request_id_of"]
 
 _REPORTED_MARK = "__errutil_error_id__"
+
+# What a request id may be (the service's request-id middleware enforces the same rule):
+# anything else would let a client write arbitrary text into the log line.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def request_id_of(scope: Scope) -> str | None:
+    """The request's valid ``X-Request-ID`` header, if it has one."""
+    try:
+        for name, value in scope.get("headers") or ():
+            if name.lower() == b"x-request-id":
+                text = value.decode("latin-1")
+                return text if _REQUEST_ID.fullmatch(text) else None
+    except Exception:  # a malformed scope must not cost the report
+        return None
+    return None
+
+
+def _context(scope: Scope) -> dict[str, str] | None:
+    request_id = request_id_of(scope)
+    return {"request_id": request_id} if request_id is not None else None
 
 
 def _passes_through(exc: BaseException) -> bool:
@@ -93,7 +116,8 @@ class ErrorMiddleware:
             if _passes_through(exc):
                 raise
             http = {"method": scope.get("method", ""), "path": scope.get("path", ""), "status": 500}
-            report = log_exception(exc, origin="http", http=http)
+            report = log_exception(exc, origin="http", http=http, context=_context(scope))
+            record_crash(report, exc, scope)
             if started:
                 # an exception type refusing attributes is logged by uvicorn as well
                 with contextlib.suppress(Exception):
@@ -118,7 +142,8 @@ class ErrorMiddleware:
             if _passes_through(exc):
                 raise
             http = {"method": "GET", "path": scope.get("path", ""), "status": 500}
-            report = log_exception(exc, origin="http", http=http)
+            report = log_exception(exc, origin="http", http=http, context=_context(scope))
+            record_crash(report, exc, scope)
             if not closed:
                 await _send_close(send, report.error_id)
 

@@ -13,7 +13,15 @@ TYPE_CHECKING = False  # typing costs milliseconds of import time; mypy still re
 if TYPE_CHECKING:
     from ._types import CrashReport, ErrorInfo, Frame
 
-__all__ = ["frame_dict", "info_dict", "report_dict", "report_text", "report_title"]
+__all__ = [
+    "exception_attributes",
+    "frame_dict",
+    "info_dict",
+    "report_dict",
+    "report_text",
+    "report_title",
+    "standard_traceback",
+]
 
 _TEXT_CONTEXT_KEYS = ("thread", "task")
 
@@ -59,7 +67,60 @@ def report_dict(report: CrashReport) -> dict[str, object]:
         out.setdefault(key, value)
     if report.fallback is not None:
         out["traceback"] = report.fallback
+    out.update(exception_attributes(report))
     return out
+
+
+def exception_attributes(report: CrashReport) -> dict[str, str]:
+    """OpenTelemetry's ``exception.type`` / ``exception.message`` / ``exception.stacktrace``.
+
+    The stacktrace is the short stack in Python's own traceback format, so error trackers
+    and log pipelines that parse standard tracebacks (GCP Error Reporting, Datadog, Loki's
+    pattern parsers) group it; when errutil could not analyse the exception it is the
+    standard traceback it fell back on.
+    """
+    info = report.error
+    stacktrace = report.fallback if report.fallback is not None else standard_traceback(info)
+    return {
+        "exception.type": info.type,
+        "exception.message": info.message,
+        "exception.stacktrace": stacktrace,
+    }
+
+
+_CAUSE_LINE = "\nThe above exception was the direct cause of the following exception:\n"
+_CONTEXT_LINE = "\nDuring handling of the above exception, another exception occurred:\n"
+
+
+def standard_traceback(info: ErrorInfo) -> str:
+    """The short stack as ``traceback.format_exception`` lays it out: causes first, each
+    ``Traceback (most recent call last):``, its kept frames outermost first as
+    ``  File "...", line N, in func``, a ``  [N library frames hidden]`` line, then
+    ``Type: message``. Relative file names: no path of the machine leaves the process."""
+    chain = [info]
+    link = info
+    while link.cause is not None:
+        chain.append(link.cause)
+        link = link.cause
+    blocks: list[str] = []
+    for position in range(len(chain) - 1, -1, -1):
+        current = chain[position]
+        if position < len(chain) - 1:
+            blocks.append(_CONTEXT_LINE if chain[position].implicit else _CAUSE_LINE)
+        blocks.append(_traceback_block(current))
+    return "\n".join(blocks)
+
+
+def _traceback_block(info: ErrorInfo) -> str:
+    lines = ["Traceback (most recent call last):"] if info.frames or info.hidden else []
+    for frame in reversed(info.frames):
+        lines.append(f'  File "{frame.file}", line {frame.line}, in {frame.function}')
+        if frame.repeated > 1:
+            lines.append(f"  [Previous line repeated {frame.repeated - 1} more times]")
+    if info.hidden:
+        lines.append(f"  [{_hidden_line(info.hidden)[1:-1]}]")
+    lines.append(_title(info, one_line=False))
+    return "\n".join(lines)
 
 
 def _one_line(text: str) -> str:
