@@ -39,16 +39,25 @@ scenarios: setup ## measure the before/after table (default output vs ours) on a
 test: setup ## the whole test suite: render the template, run each output's make setup/lint/test
 	$(RUN) pytest -n $(TEST_JOBS) --dist loadgroup $(PYTEST_ARGS)
 
-lint: setup ## ruff and mypy on the template's own tooling; go vet and gofmt on gowire
+# errutil's tests are plain Python in the template too (only _subject.py.jinja names the package
+# errutil is in): ruff checks them here with the generated project's rules (its pyproject.toml).
+ERRUTIL_TESTS := template/python/{{tests_dir}}/{{errutil_module}}
+ERRUTIL_TESTS_RULES := --extend-select N,PL,PT \
+	--ignore N999,PLR0911,PLR0912,PLR0913,PLR2004,PLC0415
+
+lint: setup ## ruff and mypy on the template's own tooling and errutil's tests; go vet and gofmt on gowire
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) ruff check $(ERRUTIL_TESTS_RULES) '$(ERRUTIL_TESTS)'
+	$(RUN) ruff format --check '$(ERRUTIL_TESTS)'
 	$(RUN) mypy
 	go -C gowire vet ./...
 	@test -z "$$(gofmt -l gowire)" || { gofmt -l gowire; echo "gofmt: the files above need formatting" >&2; exit 1; }
 
 format: setup ## apply ruff's formatting and safe fixes
-	$(RUN) ruff format .
+	$(RUN) ruff format . '$(ERRUTIL_TESTS)'
 	$(RUN) ruff check --fix .
+	$(RUN) ruff check --fix $(ERRUTIL_TESTS_RULES) '$(ERRUTIL_TESTS)'
 
 locks: setup ## re-resolve the generated service's dependencies (template/shared/locks, copier.yml)
 	$(RUN) python -m shortstack.locks

@@ -572,7 +572,7 @@ func renderComponent(opts options, mod module, dir, logger string) (map[string][
 		return nil
 	})
 	if err == nil && !hasPrefixKey(files, dir+"/") {
-		err = fmt.Errorf("the template at %s rendered no errutil package (is component/errutil-go missing?)", tmpl)
+		err = fmt.Errorf("the template at %s rendered no errutil package (is template/go/{{errutil_dir}} missing?)", tmpl)
 	}
 	return files, err
 }
@@ -662,19 +662,20 @@ func copierCommand(flagValue string) (string, []string) {
 }
 
 // findTemplate walks up from the working directory to the shortstack
-// checkout (the folder with component/errutil-go).
+// checkout (the folder with copier.yml and template/go).
 func findTemplate() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
-		if st, err := os.Stat(filepath.Join(dir, "component", "errutil-go")); err == nil && st.IsDir() {
+		_, errConf := os.Stat(filepath.Join(dir, "copier.yml"))
+		if st, err := os.Stat(filepath.Join(dir, "template", "go")); err == nil && st.IsDir() && errConf == nil {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("cannot find the shortstack checkout (component/errutil-go) above the working directory: pass -template")
+			return "", errors.New("cannot find the shortstack checkout (copier.yml and template/go) above the working directory: pass -template")
 		}
 		dir = parent
 	}

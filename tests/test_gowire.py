@@ -740,6 +740,12 @@ def test_gowire_adds_errutil_and_wires_main(tmp_path: Path, errutil_dir: str) ->
     assert f"errutil_dir: {errutil_dir}" in answers and "go_module: example.com/legacy" in answers
     changed = run(["git", "status", "--porcelain"], repo).stdout.split("\n")
     assert " M cmd/legacy/main.go" in changed
+    # The component is errutil's folder and its answers file: nothing else of the template.
+    status = run(["git", "status", "--porcelain", "--untracked-files=all"], repo).stdout
+    added = {line[3:] for line in status.splitlines() if line.startswith("??")}
+    assert {path for path in added if not path.startswith(f"{errutil_dir}/")} == {
+        ".copier-answers.errutil-go.yml"
+    }
 
     run(["go", "build", "./..."], repo)
     run(["go", "vet", "./..."], repo)

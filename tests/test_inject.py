@@ -39,7 +39,7 @@ from shortstack.inject.wire import FilePlan, Manual
 
 FIXTURES = Path(__file__).parent / "fixtures" / "inject"
 ANSWERS = ".copier-answers.errutil.yml"
-ERRUTIL_INIT = Path("template/python/src/{{package_name}}/errutil/__init__.py")
+ERRUTIL_INIT = Path("template/python/{{package_path}}/{{errutil_module}}/__init__.py")
 MARKER = "# errutil: wired"
 # What a console-script wrapper does (pip and uv write the same): it never runs `__main__` blocks.
 WRAPPER = "import sys\nfrom {module} import {function}\nsys.exit({function}())\n"
@@ -315,6 +315,10 @@ def injection_wires_each_entry_point(
         for snippet in snippets:
             assert snippet in text, f"{snippet!r} not in {path}:\n{text}"
     assert f"added     {case.package_path}/{case.module}/__init__.py" in first.stdout
+    # The component is errutil's folders and its two files: nothing else of the template.
+    errutil_dirs = (f"{case.package_path}/{case.module}/", f"{case.tests_dir}/{case.module}/")
+    added = {line[3:] for line in git_status(repo).splitlines() if line.startswith("??")}
+    assert {path for path in added if not path.startswith(errutil_dirs)} == {ANSWERS, "errutil.mk"}
     assert ("Not wired (add the line by hand)" in first.stdout) == bool(case.manual)
     assert first.stdout.count("\n      from ") == case.manual
     for path, content in before.items():  # nothing the repository had is lost

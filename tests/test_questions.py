@@ -46,6 +46,11 @@ def answers(dst: Path) -> dict[str, object]:
         ({"language": "rust"}, r"'rust' is not in \['python', 'go'\]"),
         ({"author_email": "nobody"}, "is not an e-mail address"),
         ({"language": "go", "go_module": "Not A Module"}, "The Go module path"),
+        # Answers for errutil alone: a service's errutil has one place (its code imports it there).
+        ({"errutil_module": "crash_errutil"}, "A service's errutil module is 'errutil'"),
+        ({"package_path": "lib/my_service"}, "A service's package folder is src/my_service"),
+        ({"tests_dir": "test"}, "A service's tests folder is 'tests'"),
+        ({"language": "go", "errutil_dir": "internal/x"}, "A service's errutil folder is pkg/"),
     ],
 )
 def test_a_bad_answer_is_refused_and_nothing_is_written(

@@ -208,6 +208,6 @@ def render_component(layout: RepoLayout, errutil_module: str) -> Component:
     if not any(name.startswith(f"{layout.package_path}/{errutil_module}/") for name in files):
         raise InjectError(
             f"The template at {source} rendered no errutil package (is its "
-            "template/python/src/{{package_name}}/errutil/ folder missing?)."
+            "template/python/{{package_path}}/{{errutil_module}}/ folder missing?)."
         )
     return Component(files=files, **answers)

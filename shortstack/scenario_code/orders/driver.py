@@ -43,7 +43,8 @@ def serve(mode: str, port: int) -> None:
 
     service_app = app.create_app(start_service(mode))
     service_app.include_router(api.router)
-    uvicorn.run(service_app, host="127.0.0.1", port=port, log_config=None)
+    # as `python -m <package>` serves it: the service writes its own access line
+    uvicorn.run(service_app, host="127.0.0.1", port=port, log_config=None, access_log=False)
 
 
 def crash_in_task() -> None:

@@ -8,9 +8,7 @@ import types
 
 import pytest
 
-from {{ package_name }} import {{ errutil_module }} as errutil  # noqa: PLC0414
-from {{ package_name }}.{{ errutil_module }}._app_packages import APP_PACKAGES
-from {{ package_name }}.{{ errutil_module }}.classify import display_file, is_app_module, module_name
+from ._subject import APP_PACKAGES, PACKAGE, display_file, errutil, is_app_module, module_name
 
 
 def test_a_module_is_the_apps_when_it_is_the_package_or_inside_it() -> None:
@@ -28,24 +26,24 @@ def test_no_bare_prefix_match() -> None:
 
 
 def test_errutil_frames_are_never_the_apps() -> None:
-    assert not is_app_module(errutil.__name__, ("{{ package_name }}",))
-    assert not is_app_module(errutil.__name__ + ".middleware", ("{{ package_name }}",))
-    assert is_app_module("{{ package_name }}.orders.repo", ("{{ package_name }}",))
+    assert not is_app_module(errutil.__name__, (PACKAGE,))
+    assert not is_app_module(errutil.__name__ + ".middleware", (PACKAGE,))
+    assert is_app_module(f"{PACKAGE}.orders.repo", (PACKAGE,))
 
 
 def test_default_app_package_is_the_parent_of_errutil() -> None:
     # First the package errutil is in; then the repository's other packages and root modules,
     # as recorded when errutil was added (none besides it in a generated service).
     packages = errutil.Config().app_packages
-    assert packages[0] == "{{ package_name }}"
-    assert packages == tuple(dict.fromkeys(("{{ package_name }}", *APP_PACKAGES)))
-    assert is_app_module("{{ package_name }}.orders.api", packages)
+    assert packages[0] == PACKAGE
+    assert packages == tuple(dict.fromkeys((PACKAGE, *APP_PACKAGES)))
+    assert is_app_module(f"{PACKAGE}.orders.api", packages)
     assert not is_app_module("fastapi.routing", packages)
 
 
 def test_python_dash_m_main_is_named_by_its_spec() -> None:
-    spec = types.SimpleNamespace(name="{{ package_name }}.__main__")
-    assert module_name({"__name__": "__main__", "__spec__": spec}) == "{{ package_name }}.__main__"
+    spec = types.SimpleNamespace(name=f"{PACKAGE}.__main__")
+    assert module_name({"__name__": "__main__", "__spec__": spec}) == f"{PACKAGE}.__main__"
     assert module_name({"__name__": "__main__", "__spec__": None}) == "__main__"
     assert module_name({}) == ""
 
@@ -70,8 +68,8 @@ def test_odd_files_are_shown_as_they_are() -> None:
 def test_configure_changes_the_app_packages_and_refuses_bad_values() -> None:
     packages = errutil.configure(app_packages=["fastapi"]).app_packages
     assert is_app_module("fastapi.routing", packages)
-    assert not is_app_module("{{ package_name }}.orders.api", packages)
-    for bad in (["", "x"], [".x"], "{{ package_name }}"):
+    assert not is_app_module(f"{PACKAGE}.orders.api", packages)
+    for bad in (["", "x"], [".x"], PACKAGE):
         with pytest.raises((ValueError, TypeError), match="app_packages"):
             errutil.configure(app_packages=bad)
     assert errutil.configure().app_packages == ("fastapi",)

@@ -11,11 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from {{ package_name }} import {{ errutil_module }} as errutil  # noqa: PLC0414
-from {{ package_name }}.{{ errutil_module }} import hooks
-from {{ package_name }}.{{ errutil_module }} import report as report_module
-from {{ package_name }}.{{ errutil_module }}.classify import display_file
-
+from ._subject import display_file, errutil, hooks
+from ._subject import report as report_module
 from .appcode import repo
 from .helpers import APP_PACKAGES, BadStrError, needs_groups, raised, shown, throw
 

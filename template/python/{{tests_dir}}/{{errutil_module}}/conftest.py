@@ -8,9 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from {{ package_name }} import {{ errutil_module }} as errutil  # noqa: PLC0414
-from {{ package_name }}.{{ errutil_module }} import hooks
-
+from ._subject import errutil, hooks
 from .helpers import fresh_errutil
 
 LoggedReports = Callable[[], list[errutil.CrashReport]]

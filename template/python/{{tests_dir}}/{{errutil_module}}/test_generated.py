@@ -13,8 +13,7 @@ pytest.importorskip("hypothesis")
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from {{ package_name }} import {{ errutil_module }} as errutil  # noqa: PLC0414
-
+from ._subject import errutil
 from .helpers import APP_PACKAGES, HAS_GROUPS, BadStrError, raised, throw
 
 

@@ -10,15 +10,14 @@ from typing import Any
 
 import pytest
 
-from {{ package_name }} import {{ errutil_module }} as errutil  # noqa: PLC0414
-from {{ package_name }}.{{ errutil_module }} import emit
-from {{ package_name }}.{{ errutil_module }}.adapters import (
+from ._subject import (
     CrashFormatter,
     StructlogProcessor,
+    emit,
+    errutil,
     loguru_patcher,
     prometheus_counter,
 )
-
 from .appcode import repo
 from .helpers import crash, shown
 

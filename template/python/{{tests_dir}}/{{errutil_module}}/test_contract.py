@@ -14,10 +14,7 @@ from typing import Any
 
 import pytest
 
-from {{ package_name }}.{{ errutil_module }} import _config
-from {{ package_name }}.{{ errutil_module }}._types import CrashReport, ErrorInfo, Frame
-from {{ package_name }}.{{ errutil_module }}.redact import redact
-from {{ package_name }}.{{ errutil_module }}.report import fingerprint
+from ._subject import CrashReport, ErrorInfo, Frame, _config, fingerprint, redact
 
 CONTRACT = json.loads(Path(__file__).with_name("crash_contract.json").read_text("utf-8"))
 CASES = [case for case in CONTRACT["cases"] if case["language"] in ("both", "python")]

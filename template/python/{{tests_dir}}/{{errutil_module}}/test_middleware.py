@@ -16,9 +16,7 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
 
-from {{ package_name }} import {{ errutil_module }} as errutil  # noqa: PLC0414
-from {{ package_name }}.{{ errutil_module }}.middleware import ReportedFilter
-
+from ._subject import ReportedFilter, errutil
 from .appcode import api, repo, service
 from .conftest import LoggedReports
 from .helpers import shown

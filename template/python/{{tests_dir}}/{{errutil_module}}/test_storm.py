@@ -11,10 +11,7 @@ import tracemalloc
 
 import pytest
 
-from {{ package_name }} import {{ errutil_module }} as errutil  # noqa: PLC0414
-from {{ package_name }}.{{ errutil_module }} import emit
-from {{ package_name }}.{{ errutil_module }}.storm import BRIEF, FULL, REPEAT, RepeatTracker
-
+from ._subject import BRIEF, ERRUTIL, FULL, IMPORT_ERRUTIL, REPEAT, RepeatTracker, emit, errutil
 from .appcode import repo
 from .conftest import LoggedReports
 from .helpers import APP, CONFIGURE, PYTHONPATH, shown, subprocess_env
@@ -185,7 +182,7 @@ def test_a_broken_listener_does_not_cost_the_report(logged: LoggedReports) -> No
 
 
 FINGERPRINT = (
-    "from {{ package_name }} import {{ errutil_module }} as errutil\n"
+    f"{IMPORT_ERRUTIL}\n"
     f"from {APP} import repo\n"
     f"{CONFIGURE}\n"
     "try:\n"
@@ -240,7 +237,7 @@ def test_a_storm_of_3000_distinct_crashes_is_bounded() -> None:
     pytest.importorskip("prometheus_client")
     from prometheus_client import CollectorRegistry
 
-    from {{ package_name }}.{{ errutil_module }}.adapters import prometheus_counter
+    from ._subject import prometheus_counter
 
     clock = FakeClock()  # the whole storm inside one budget window, whatever the machine's speed
     emit.use_tracker(RepeatTracker(clock))
@@ -283,7 +280,7 @@ def test_a_storm_of_3000_distinct_crashes_is_bounded() -> None:
 HTTP = {"method": "GET", "path": "/orders/zz", "status": 500}
 
 FATAL_AFTER_REPEAT = (
-    "from {{ package_name }} import {{ errutil_module }} as errutil\n"
+    f"{IMPORT_ERRUTIL}\n"
     f"from {APP} import repo\n"
     f"{CONFIGURE}\n"
     "errutil.configure(repeat_window=60)\n"
@@ -305,7 +302,7 @@ def test_the_crash_that_ends_the_process_is_logged_in_full_after_a_repeat() -> N
 
 SIGTERM_REPEATS = (
     "import sys, time\n"
-    "from {{ package_name }} import {{ errutil_module }} as errutil\n"
+    f"{IMPORT_ERRUTIL}\n"
     f"from {APP} import repo\n"
     f"{CONFIGURE}\n"
     "errutil.configure(repeat_window=60)\n"
@@ -336,8 +333,8 @@ def test_repeats_are_flushed_on_sigterm_and_the_process_still_ends_by_it() -> No
 
 FORK_WHILE_LOCKED = (
     "import os, sys\n"
-    "from {{ package_name }} import {{ errutil_module }} as errutil\n"
-    "from {{ package_name }}.{{ errutil_module }} import emit\n"
+    f"{IMPORT_ERRUTIL}\n"
+    f"from {ERRUTIL} import emit\n"
     f"from {APP} import repo\n"
     f"{CONFIGURE}\n"
     "errutil.configure(repeat_window=60)\n"

@@ -13,9 +13,7 @@ from typing import Any
 
 import pytest
 
-from {{ package_name }} import {{ errutil_module }} as errutil  # noqa: PLC0414
-from {{ package_name }}.{{ errutil_module }} import hooks
-
+from ._subject import ERRUTIL_MODULE, IMPORT_ERRUTIL, errutil, hooks
 from .appcode import repo, service
 from .conftest import LoggedReports
 from .helpers import APP, CONFIGURE, shown, subprocess_env
@@ -36,7 +34,7 @@ def run_python(code: str, log_format: str = "text") -> subprocess.CompletedProce
 
 
 CRASH_MAIN = (
-    "from {{ package_name }} import {{ errutil_module }} as errutil\n"
+    f"{IMPORT_ERRUTIL}\n"
     f"from {APP} import service\n"
     f"{CONFIGURE}\n"
     "{install}\n"
@@ -83,7 +81,7 @@ def test_keyboard_interrupt_and_system_exit_pass_through_untouched(
     statement: str, code: int | None
 ) -> None:
     plain = run_python(statement)
-    ours = run_python(f"from {{ package_name }} import {{ errutil_module }}\n{{ errutil_module }}.install()\n{statement}")
+    ours = run_python(f"{IMPORT_ERRUTIL}\nerrutil.install()\n{statement}")
     assert ours.returncode == plain.returncode
     if code is not None:
         assert ours.returncode == code
@@ -306,7 +304,7 @@ def test_the_last_resort_output_is_redacted_too(
 
 CLOSED_STDOUT = (
     "import logging, os, sys\n"
-    "from {{ package_name }} import {{ errutil_module }} as errutil\n"
+    f"{IMPORT_ERRUTIL}\n"
     f"from {APP} import repo\n"
     f"{CONFIGURE}\n"
     "read_end, write_end = os.pipe()\n"
@@ -326,5 +324,5 @@ def test_a_closed_stdout_gets_the_report_once_on_stderr_without_errutils_frames(
     assert done.stderr.count("KeyError: 'zz'  [error_id=") == 1, done.stderr
     assert done.stderr.count(f"  at {shown(repo)}:") == 1
     assert "--- Logging error ---" not in done.stderr
-    assert "{{ errutil_module }}/emit.py" not in done.stderr
+    assert f"{ERRUTIL_MODULE}/emit.py" not in done.stderr
     assert "Traceback" not in done.stderr.partition("still running")[0]

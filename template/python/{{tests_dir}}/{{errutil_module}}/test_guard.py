@@ -6,8 +6,7 @@ import asyncio
 
 import pytest
 
-from {{ package_name }} import {{ errutil_module }} as errutil  # noqa: PLC0414
-
+from ._subject import errutil
 from .appcode import repo
 from .conftest import LoggedReports
 

@@ -10,10 +10,7 @@ import uuid
 
 import pytest
 
-from {{ package_name }} import {{ errutil_module }} as errutil  # noqa: PLC0414
-from {{ package_name }}.{{ errutil_module }} import ErrorInfo, Frame, _config
-from {{ package_name }}.{{ errutil_module }}.report import fingerprint
-
+from ._subject import ErrorInfo, Frame, _config, errutil, fingerprint
 from .appcode import repo, service
 from .helpers import needs_groups, raised, shown
 

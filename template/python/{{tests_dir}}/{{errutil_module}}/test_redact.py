@@ -7,9 +7,7 @@ import logging
 
 import pytest
 
-from {{ package_name }} import {{ errutil_module }} as errutil  # noqa: PLC0414
-from {{ package_name }}.{{ errutil_module }}.redact import Redactor
-
+from ._subject import Redactor, errutil
 from .conftest import LoggedReports
 from .helpers import HAS_GROUPS, raised, throw
 

@@ -10,9 +10,7 @@ from typing import Any
 
 import pytest
 
-from {{ package_name }} import {{ errutil_module }} as errutil  # noqa: PLC0414
-from {{ package_name }}.{{ errutil_module }}.flask import error_id_of
-
+from ._subject import error_id_of, errutil
 from .appcode import api, repo
 from .conftest import LoggedReports
 from .helpers import shown

@@ -12,8 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from {{ package_name }} import {{ errutil_module }} as errutil  # noqa: PLC0414
-
+from ._subject import ERRUTIL, errutil
 from .appcode import api, repo
 from .conftest import LoggedReports
 from .helpers import shown
@@ -26,7 +25,7 @@ exceptions = pytest.importorskip("django.core.exceptions")
 django_test = pytest.importorskip("django.test")
 urls = pytest.importorskip("django.urls")
 
-ERRUTIL_MIDDLEWARE = "{{ package_name }}.{{ errutil_module }}.DjangoMiddleware"
+ERRUTIL_MIDDLEWARE = f"{ERRUTIL}.DjangoMiddleware"
 
 
 def crash_view(request: Any) -> Any:

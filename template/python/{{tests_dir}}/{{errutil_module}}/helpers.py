@@ -11,11 +11,8 @@ from types import ModuleType
 
 import pytest
 
-from {{ package_name }} import {{ errutil_module }} as errutil  # noqa: PLC0414
-from {{ package_name }}.{{ errutil_module }} import _config, classify, emit, report
-from {{ package_name }}.{{ errutil_module }}.storm import RepeatTracker
-
 from . import appcode
+from ._subject import RepeatTracker, _config, classify, emit, errutil, report
 from .appcode import repo
 
 # ExceptionGroup is Python 3.11+; errutil runs on 3.9 and 3.10 too (a repository it was added to

@@ -15,9 +15,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
-from {{ package_name }} import {{ errutil_module }} as errutil  # noqa: PLC0414
-from {{ package_name }}.{{ errutil_module }}.middleware import ReportedFilter
-
+from ._subject import ReportedFilter, errutil
 from .appcode import api, repo
 from .conftest import LoggedReports
 from .helpers import shown, subprocess_env

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ._subject import ERRUTIL, IMPORT_ERRUTIL
 from .appcode import repo, service
 from .helpers import APP, CONFIGURE, shown, subprocess_env
 
@@ -38,9 +39,7 @@ class PytestRuns:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         (folder / "test_failing.py").write_text(FAILING_TESTS)
-        (folder / "conftest.py").write_text(
-            f"from {{ package_name }} import {{ errutil_module }} as errutil\n{CONFIGURE}\n"
-        )
+        (folder / "conftest.py").write_text(f"{IMPORT_ERRUTIL}\n{CONFIGURE}\n")
         self.outputs: dict[tuple[str, ...], str] = {}
 
     def __call__(self, *options: str) -> str:
@@ -72,7 +71,7 @@ def failure_section(output: str, test: str) -> list[str]:
     return lines[start + 1 : end]
 
 
-PLUGIN = ("-p", "{{ package_name }}.{{ errutil_module }}.pytest_plugin")
+PLUGIN = ("-p", f"{ERRUTIL}.pytest_plugin")
 
 
 def test_a_failure_through_library_frames_is_short_and_keeps_what_matters(
