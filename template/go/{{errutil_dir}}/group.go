@@ -51,15 +51,18 @@ func (g *Group) recover(startPC [1]uintptr) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.crashed++
-	if g.firstID == "" && r != nil {
-		g.firstID = r.ErrorIDString()
+	// The earliest id: error ids sort by time, whichever goroutine takes the lock first.
+	if r != nil {
+		if id := r.ErrorIDString(); g.firstID == "" || id < g.firstID {
+			g.firstID = id
+		}
 	}
 }
 
 // Wait blocks until every goroutine started with g.Go has returned and its
 // crash report, if any, has been written. It returns nil when none panicked,
-// else an error wrapping ErrPanicked that counts them and names the first
-// report's error id. The group can be used again after Wait.
+// else an error wrapping ErrPanicked that counts them and names the earliest
+// report's error id (ids sort by time). The group can be used again after Wait.
 func (g *Group) Wait() error {
 	g.wg.Wait()
 	g.mu.Lock()

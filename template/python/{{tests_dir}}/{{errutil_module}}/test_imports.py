@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .helpers import errutil, subprocess_env
+from ._subject import errutil
+from .helpers import subprocess_env
 
 PACKAGE = Path(errutil.__file__).parent
 MODULES = sorted(path.stem for path in PACKAGE.glob("*.py") if path.stem != "__init__")
