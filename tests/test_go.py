@@ -299,7 +299,11 @@ def test_crash_over_http_and_in_a_goroutine(
     _check_frames(goroutine_crash["stack"], "server.(*Server).crashGoroutine.func1")
     assert goroutine_crash["started_at"]["function"] == "server.(*Server).crashGoroutine"
     assert "http" not in goroutine_crash
-    assert "stacktrace" not in json.dumps(crashes)  # no logger-added stack
+    assert all("stacktrace" not in r for r in crashes)  # no logger-added stack
+    # OpenTelemetry's exception.* fields: the short stack in Go's panic format.
+    stacktrace = http_crash["exception.stacktrace"]
+    assert stacktrace.startswith(f"panic: {http_crash['error']['message']}\n\ngoroutine ")
+    assert "\nstore.Load(...)\n\tinternal/store/store.go:" in stacktrace, stacktrace
 
 
 @pytest.mark.parametrize("log_format", ["console", "json"])

@@ -91,6 +91,7 @@ type Report struct {
 	StartedAt   *Frame    // where the goroutine was started (OriginGoroutine)
 	Repeats     int       // EventRepeated: how many repeats were not logged in full
 	Seconds     float64   // EventRepeated: over how long they happened
+	Goroutine   uint64    // the crashed goroutine's number (ExceptionStacktrace)
 
 	frames [inlineFrames]Frame // Stack's storage for common depths
 }
@@ -114,6 +115,7 @@ func Capture(v any, origin string) *Report {
 	r := &Report{Event: EventCrash, Level: "error", Origin: origin}
 	r.ErrorID.fill()
 	r.Error = describe(v)
+	r.Goroutine = goroutineID()
 	if err, ok := v.(error); ok {
 		r.Cause = causes(err)
 	}
@@ -424,6 +426,10 @@ type reportJSON struct {
 	Origin      string    `json:"origin"`
 	HTTP        *HTTPInfo `json:"http,omitempty"`
 	StartedAt   *Frame    `json:"started_at,omitempty"`
+	// OpenTelemetry's names, for log backends and error trackers.
+	ExceptionType       string `json:"exception.type"`
+	ExceptionMessage    string `json:"exception.message"`
+	ExceptionStacktrace string `json:"exception.stacktrace"`
 }
 
 // lineJSON is the shape of the one-line events (crash_repeat,
@@ -471,6 +477,7 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 		Event: r.Event, Level: r.Level, ErrorID: r.ErrorIDString(), Error: r.Error,
 		Stack: stack, StackHidden: r.StackHidden, Cause: r.Cause,
 		Fingerprint: r.FingerprintString(), Origin: r.Origin, HTTP: r.HTTP, StartedAt: r.StartedAt,
+		ExceptionType: r.Error.Type, ExceptionMessage: r.Error.Message, ExceptionStacktrace: r.ExceptionStacktrace(),
 	})
 }
 
