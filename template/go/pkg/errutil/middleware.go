@@ -9,7 +9,8 @@ import (
 )
 
 // Middleware recovers a panic in next: the crash is reported (origin http,
-// with method, path and status) and the client gets 500 with
+// with method, path and status, and the request id when RequestIDs is
+// outside it) and the client gets 500 with
 // {"error":"internal","error_id":"..."}: never a stack or the panic text.
 //
 // http.ErrAbortHandler, bare or wrapped, is re-panicked bare for net/http
@@ -40,6 +41,7 @@ func Middleware(next http.Handler) http.Handler {
 			}
 			r := report(v, OriginHTTP, func(r *Report) {
 				r.HTTP = &HTTPInfo{Method: req.Method, Path: req.URL.Path, Status: status}
+				r.RequestID = RequestID(req.Context())
 			}, countRepeats)
 			if rw.hijacked {
 				return // the connection is the handler's
