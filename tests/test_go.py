@@ -101,7 +101,7 @@ def test_only_the_chosen_logger_is_rendered(go_service: Path) -> None:
     logger = _logger(go_service)
     errutil = go_service / "pkg" / "errutil"
     go_mod = (go_service / "go.mod").read_text()
-    assert go_mod.startswith(f"module {MODULES[logger]}\n\ngo 1.22\n")
+    assert go_mod.startswith(f"module {MODULES[logger]}\n\ngo 1.22.0\n")  # OpenTelemetry needs 1.22.0
     for other, dependency in LOGGER_DEPENDENCY.items():
         assert (dependency in go_mod) == (other == logger), go_mod
     for other in LOGGERS:
@@ -415,6 +415,7 @@ def test_bench_prints_the_ratio(go_service: Path) -> None:
     assert "BenchmarkCaptureAndFormat" in out and "BenchmarkDebugStack" in out
     assert re.search(r"errutil is \d+\.\dx faster", out), out
     assert re.search(r"first crash at a stack, which resolves every frame, is \d+\.\dx", out)
+    assert "BenchmarkServe/tracing=off" in out and "BenchmarkServe/tracing=on" in out
 
 
 def test_setup_builds_golangci_lint_when_none_is_on_path(go_service: Path, tmp_path: Path) -> None:

@@ -30,9 +30,11 @@ const (
 // Only the kept frames are listed, innermost first, with a last line counting
 // the hidden ones; `(...)` stands for the arguments, as Go writes it for
 // inlined calls. A goroutine started with Go ends with Go's "created by"
-// lines. The one-line events have no stack: their stacktrace is empty.
+// lines. A repeat summary (crash_repeated) has no stack: its stacktrace is
+// empty. The one-line events (crash_repeat) keep their stack in memory, so a
+// span gets it, but their log line leaves it out.
 func (r *Report) ExceptionStacktrace() string {
-	if r.Event != EventCrash {
+	if r.Event == EventRepeated {
 		return ""
 	}
 	return string(r.appendStacktrace(make([]byte, 0, 256+64*len(r.Stack))))

@@ -2,9 +2,12 @@ package errutil
 
 import (
 	"bufio"
+	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 )
 
@@ -43,6 +46,9 @@ func Middleware(next http.Handler) http.Handler {
 				r.HTTP = &HTTPInfo{Method: req.Method, Path: req.URL.Path, Status: status}
 				r.RequestID = RequestID(req.Context())
 			}, countRepeats)
+			if r != nil {
+				onRequestCrash(req.Context(), r)
+			}
 			if rw.hijacked {
 				return // the connection is the handler's
 			}
@@ -120,3 +126,18 @@ func (w *trackingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// onRequestCrash calls Config.OnRequestCrash, if set; a panic in it is
+// recovered and reported on stderr, never passed to the client's request.
+func onRequestCrash(ctx context.Context, r *Report) {
+	hook := loadState().cfg.OnRequestCrash
+	if hook == nil {
+		return
+	}
+	defer func() {
+		if fault := recover(); fault != nil {
+			fmt.Fprintf(os.Stderr, "errutil: OnRequestCrash panicked: %v\n", fault)
+		}
+	}()
+	hook(ctx, r)
+}
