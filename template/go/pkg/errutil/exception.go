@@ -3,7 +3,10 @@ package errutil
 import (
 	"runtime"
 	"strconv"
+	"sync"
 )
+
+var goroutineBufs = sync.Pool{New: func() any { return new([64]byte) }}
 
 // OpenTelemetry's semantic conventions for exceptions: the keys under which a
 // full report also carries its type, message and short stack, so that log
@@ -77,9 +80,14 @@ func (r *Report) appendStacktrace(b []byte) []byte {
 
 // goroutineID is the calling goroutine's number, read from the first line of
 // its own traceback ("goroutine 7 [running]:"); 0 if that cannot be read. A
-// 64-byte runtime.Stack of one goroutine does not stop the world.
+// 64-byte runtime.Stack of one goroutine does not stop the world; the buffer
+// is pooled, since runtime.Stack's argument escapes (no allocation once warm).
 func goroutineID() uint64 {
-	var buf [64]byte
+	buf, _ := goroutineBufs.Get().(*[64]byte)
+	if buf == nil {
+		buf = new([64]byte)
+	}
+	defer goroutineBufs.Put(buf)
 	b := buf[:runtime.Stack(buf[:], false)]
 	const prefix = "goroutine "
 	if len(b) <= len(prefix) || string(b[:len(prefix)]) != prefix {
