@@ -30,6 +30,9 @@ const (
 //		internal/server/server.go:40
 //	...12 library frames hidden...
 //
+// A fatal error the crash monitor read from the runtime's dump starts with
+// "fatal error: " instead, as Go writes it.
+//
 // Only the kept frames are listed, innermost first, with a last line counting
 // the hidden ones; `(...)` stands for the arguments, as Go writes it for
 // inlined calls. A goroutine started with Go ends with Go's "created by"
@@ -44,7 +47,11 @@ func (r *Report) ExceptionStacktrace() string {
 }
 
 func (r *Report) appendStacktrace(b []byte) []byte {
-	b = append(b, "panic: "...)
+	if r.Error.Type == "fatal error" { // the crash monitor's: Go's own header for it
+		b = append(b, "fatal error: "...)
+	} else {
+		b = append(b, "panic: "...)
+	}
 	if r.Error.Message == "" {
 		b = append(b, r.Error.Type...) // an empty message: the type says what it was
 	} else {
