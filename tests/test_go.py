@@ -101,7 +101,8 @@ def test_only_the_chosen_logger_is_rendered(go_service: Path) -> None:
     logger = _logger(go_service)
     errutil = go_service / "pkg" / "errutil"
     go_mod = (go_service / "go.mod").read_text()
-    assert go_mod.startswith(f"module {MODULES[logger]}\n\ngo 1.22.0\n")  # OpenTelemetry needs 1.22.0
+    # go 1.22.0, not 1.22: OpenTelemetry's modules require it
+    assert go_mod.startswith(f"module {MODULES[logger]}\n\ngo 1.22.0\n")
     for other, dependency in LOGGER_DEPENDENCY.items():
         assert (dependency in go_mod) == (other == logger), go_mod
     for other in LOGGERS:
