@@ -435,7 +435,10 @@ func commentTexts(f *ast.File) []string {
 }
 
 // wrappingFuncs names the functions and methods of the files that return
-// errutil.Middleware(...) (a server's handler built that way is wired).
+// one value and wrap a handler in errutil.Middleware(...) in their own body
+// (a server's handler built that way is wired): `return
+// errutil.Middleware(mux)`, or a chain such as `h :=
+// errutil.Middleware(mux); return errutil.RequestIDs(h)`.
 func wrappingFuncs(root string, files []string, importPath string) map[string]bool {
 	names := map[string]bool{}
 	for _, rel := range files {
@@ -449,15 +452,15 @@ func wrappingFuncs(root string, files []string, importPath string) map[string]bo
 		}
 		for _, d := range f.Decls {
 			fd, ok := d.(*ast.FuncDecl)
-			if !ok || fd.Body == nil {
+			if !ok || fd.Body == nil || fd.Type.Results == nil || fd.Type.Results.NumFields() != 1 {
 				continue
 			}
 			ast.Inspect(fd.Body, func(n ast.Node) bool {
 				if _, ok := n.(*ast.FuncLit); ok {
 					return false
 				}
-				if ret, ok := n.(*ast.ReturnStmt); ok && len(ret.Results) == 1 {
-					if _, sel, ok := pkgCall(ret.Results[0], name); ok && sel == "Middleware" {
+				if e, ok := n.(ast.Expr); ok {
+					if _, sel, ok := pkgCall(e, name); ok && sel == "Middleware" {
 						names[fd.Name.Name] = true
 					}
 				}

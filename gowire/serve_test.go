@@ -408,3 +408,39 @@ func Engine() *gin.Engine { return gin.Default() }
 		})
 	}
 }
+
+// TestWrappingFuncsFindMiddlewareInAChain: a function whose own body wraps a
+// handler in errutil.Middleware counts, even when another wrapper is
+// returned around it; a call only inside a closure, or in a function that
+// returns nothing, does not.
+func TestWrappingFuncsFindMiddlewareInAChain(t *testing.T) {
+	root := t.TempDir()
+	src := `package server
+
+import (
+	"net/http"
+
+	"example.com/svc/pkg/errutil"
+)
+
+func Handler(mux *http.ServeMux) http.Handler {
+	h := errutil.Middleware(mux)
+	return errutil.RequestIDs(h)
+}
+
+func Direct(mux *http.ServeMux) http.Handler { return errutil.Middleware(mux) }
+
+func Later(mux *http.ServeMux) func() http.Handler {
+	return func() http.Handler { return errutil.Middleware(mux) }
+}
+
+func Serve(mux *http.ServeMux) { _ = http.ListenAndServe(":80", errutil.Middleware(mux)) }
+`
+	if err := os.WriteFile(filepath.Join(root, "server.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := wrappingFuncs(root, []string{"server.go"}, errPath)
+	if !got["Handler"] || !got["Direct"] || got["Later"] || got["Serve"] || len(got) != 2 {
+		t.Fatalf("wrapping functions %v, want Handler and Direct", got)
+	}
+}

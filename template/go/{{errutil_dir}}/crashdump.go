@@ -182,6 +182,7 @@ func reportCrashDump(c parsedCrash) *Report {
 	}
 	r := Capture(nil, origin) // the error id and the defaults; error and stack are replaced
 	r.Error, r.Cause = c.err, nil
+	r.Goroutine = uint64(c.goroutine) //nolint:gosec // G115: a goroutine number read from the dump, not negative
 	cls := classifierFor()
 	infos := make([]frameInfo, 0, len(c.frames))
 	for _, f := range c.frames {

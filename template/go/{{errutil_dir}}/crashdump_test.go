@@ -113,10 +113,16 @@ func TestCrashDumpReportKeepsTheSite(t *testing.T) {
 	if r.Origin != OriginMain || len(r.Stack) != 2 || r.Stack[0].Function != "main.main.func2" || r.Stack[0].Line != 35 || r.Stack[1].Function != "main.main" {
 		t.Fatalf("report:\n%s", r.Text())
 	}
+	if r.Goroutine != 1 || !strings.Contains(r.ExceptionStacktrace(), "\n\ngoroutine 1 [running]:\nmain.main.func2(...)\n") {
+		t.Fatalf("exception.stacktrace of the dump's goroutine:\n%s", r.ExceptionStacktrace())
+	}
 	c, _ = parseCrashDump(fatalWithoutMessageDump)
 	r = reportCrashDump(c)
 	if r.Origin != OriginGoroutine || r.Stack[0].Function != "main.writer" || r.StartedAt == nil || r.StartedAt.Line != 27 {
 		t.Fatalf("report:\n%s", r.Text())
+	}
+	if st := r.ExceptionStacktrace(); !strings.HasPrefix(st, "fatal error: ") || !strings.Contains(st, "\n\ngoroutine 4 [running]:\n") {
+		t.Fatalf("exception.stacktrace of a fatal error:\n%s", st)
 	}
 }
 

@@ -2,14 +2,18 @@ package errutil
 
 import (
 	"bufio"
+	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 )
 
 // Middleware recovers a panic in next: the crash is reported (origin http,
-// with method, path and status) and the client gets 500 with
+// with method, path and status, and the request id when RequestIDs is
+// outside it) and the client gets 500 with
 // {"error":"internal","error_id":"..."}: never a stack or the panic text.
 //
 // http.ErrAbortHandler, bare or wrapped, is re-panicked bare for net/http
@@ -40,7 +44,11 @@ func Middleware(next http.Handler) http.Handler {
 			}
 			r := report(v, OriginHTTP, func(r *Report) {
 				r.HTTP = &HTTPInfo{Method: req.Method, Path: req.URL.Path, Status: status}
+				r.RequestID = RequestID(req.Context())
 			}, countRepeats)
+			if r != nil {
+				onRequestCrash(req.Context(), r)
+			}
 			if rw.hijacked {
 				return // the connection is the handler's
 			}
@@ -118,3 +126,18 @@ func (w *trackingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// onRequestCrash calls Config.OnRequestCrash, if set; a panic in it is
+// recovered and reported on stderr, never passed to the client's request.
+func onRequestCrash(ctx context.Context, r *Report) {
+	hook := loadState().cfg.OnRequestCrash
+	if hook == nil {
+		return
+	}
+	defer func() {
+		if fault := recover(); fault != nil {
+			fmt.Fprintf(os.Stderr, "errutil: OnRequestCrash panicked: %v\n", fault)
+		}
+	}()
+	hook(ctx, r)
+}

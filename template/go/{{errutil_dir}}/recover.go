@@ -1,6 +1,7 @@
 package errutil
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -54,6 +55,11 @@ type Config struct {
 	RedactPatterns []*regexp.Regexp
 	// OnCrash is called for every crash, repeats included (metrics).
 	OnCrash func(r *Report)
+	// OnRequestCrash is called by Middleware for every crash in a request,
+	// repeats included, with the request's context: the service records the
+	// crash on the request's trace span there. errutil itself imports no
+	// tracing library. A panic in it is contained like any fault of errutil's.
+	OnRequestCrash func(ctx context.Context, r *Report)
 	// Exit ends the process after a crash in main. Default os.Exit.
 	Exit func(code int)
 }

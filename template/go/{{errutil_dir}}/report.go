@@ -88,9 +88,11 @@ type Report struct {
 	Fingerprint uint64    // hash of the type and the kept frames (see fingerprint)
 	Origin      string    // OriginMain, OriginGoroutine, OriginHTTP, OriginTest
 	HTTP        *HTTPInfo // set for OriginHTTP
+	RequestID   string    // the request's id (RequestIDs), for OriginHTTP
 	StartedAt   *Frame    // where the goroutine was started (OriginGoroutine)
 	Repeats     int       // EventRepeated: how many repeats were not logged in full
 	Seconds     float64   // EventRepeated: over how long they happened
+	Goroutine   uint64    // the crashed goroutine's number (ExceptionStacktrace)
 
 	frames [inlineFrames]Frame // Stack's storage for common depths
 }
@@ -114,6 +116,7 @@ func Capture(v any, origin string) *Report {
 	r := &Report{Event: EventCrash, Level: "error", Origin: origin}
 	r.ErrorID.fill()
 	r.Error = describe(v)
+	r.Goroutine = goroutineID()
 	if err, ok := v.(error); ok {
 		r.Cause = causes(err)
 	}
@@ -424,7 +427,12 @@ type reportJSON struct {
 	Fingerprint string    `json:"fingerprint"`
 	Origin      string    `json:"origin"`
 	HTTP        *HTTPInfo `json:"http,omitempty"`
+	RequestID   string    `json:"request_id,omitempty"`
 	StartedAt   *Frame    `json:"started_at,omitempty"`
+	// OpenTelemetry's names, for log backends and error trackers.
+	ExceptionType       string `json:"exception.type"`
+	ExceptionMessage    string `json:"exception.message"`
+	ExceptionStacktrace string `json:"exception.stacktrace"`
 }
 
 // lineJSON is the shape of the one-line events (crash_repeat,
@@ -437,6 +445,7 @@ type lineJSON struct {
 	Fingerprint string    `json:"fingerprint"`
 	Origin      string    `json:"origin"`
 	HTTP        *HTTPInfo `json:"http,omitempty"`
+	RequestID   string    `json:"request_id,omitempty"`
 }
 
 // summaryJSON is the shape of a crash_repeated summary.
@@ -461,7 +470,7 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 	case EventRepeat, EventOverBudget:
 		return json.Marshal(lineJSON{
 			Event: r.Event, Level: r.Level, ErrorID: r.ErrorIDString(), Error: r.Error,
-			Fingerprint: r.FingerprintString(), Origin: r.Origin, HTTP: r.HTTP,
+			Fingerprint: r.FingerprintString(), Origin: r.Origin, HTTP: r.HTTP, RequestID: r.RequestID,
 		})
 	}
 	stack := r.Stack
@@ -471,7 +480,8 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 	return json.Marshal(reportJSON{
 		Event: r.Event, Level: r.Level, ErrorID: r.ErrorIDString(), Error: r.Error,
 		Stack: stack, StackHidden: r.StackHidden, Cause: r.Cause,
-		Fingerprint: r.FingerprintString(), Origin: r.Origin, HTTP: r.HTTP, StartedAt: r.StartedAt,
+		Fingerprint: r.FingerprintString(), Origin: r.Origin, HTTP: r.HTTP, RequestID: r.RequestID, StartedAt: r.StartedAt,
+		ExceptionType: r.Error.Type, ExceptionMessage: r.Error.Message, ExceptionStacktrace: r.ExceptionStacktrace(),
 	})
 }
 

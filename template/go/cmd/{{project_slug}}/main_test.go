@@ -178,3 +178,82 @@ func TestSigtermDrainsNotReadyThenStops(t *testing.T) {
 		t.Fatalf("exit: %v\n%s", err, stderr.String())
 	}
 }
+
+// TestJSONLogHasAccessLinesAndRequestIDs runs the service (this test binary
+// again) with JSON logs: a crashed request gives one access line (event
+// access, the route, never the query) and a crash report with the client's
+// X-Request-ID, which comes back on the 500; a probe's access line is at
+// debug level, so not logged at info.
+func TestJSONLogHasAccessLinesAndRequestIDs(t *testing.T) {
+	if os.Getenv("SERVICE_TEST_CHILD") == "1" {
+		os.Exit(run())
+	}
+	port := freePort(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestJSONLogHasAccessLinesAndRequestIDs$")
+	cmd.Env = append(os.Environ(), "SERVICE_TEST_CHILD=1", "PORT="+port, "CRASH_DEMO=routes", "LOG_FORMAT=json",
+		"LOG_LEVEL=info", "SHUTDOWN_DRAIN_SECONDS=0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }()
+	base := "http://127.0.0.1:" + port
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			_ = resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the service did not start")
+		}
+	}
+	req, err := http.NewRequest(http.MethodGet, base+"/debug/crash?token=s3cret", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Request-ID", "req-7")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError || resp.Header.Get("X-Request-ID") != "req-7" {
+		t.Fatalf("status %d, X-Request-ID %q", resp.StatusCode, resp.Header.Get("X-Request-ID"))
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, stderr.String())
+	}
+	if bytes.Contains(stderr.Bytes(), []byte("s3cret")) {
+		t.Fatalf("the query is logged:\n%s", stderr.String())
+	}
+	var access []map[string]any
+	var crash map[string]any
+	for sc := bufio.NewScanner(&stderr); sc.Scan(); {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) != nil {
+			continue
+		}
+		switch line["event"] {
+		case "access":
+			access = append(access, line)
+		case "crash":
+			crash = line
+		}
+	}
+	if len(access) != 1 {
+		t.Fatalf("%d access lines at info, want 1 (probes at debug):\n%s", len(access), stderr.String())
+	}
+	a := access[0]
+	ms, _ := a["duration_ms"].(float64)
+	if a["method"] != "GET" || a["route"] != "/debug/crash" || a["status"] != float64(500) || a["request_id"] != "req-7" ||
+		ms <= 0 || a["level"] != "info" {
+		t.Fatalf("access line %v", a)
+	}
+	if crash == nil || crash["request_id"] != "req-7" {
+		t.Fatalf("crash report %v: want request_id req-7", crash)
+	}
+}
