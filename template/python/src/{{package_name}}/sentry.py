@@ -36,7 +36,7 @@ def setup_sentry(dsn: str | None, **options: Any) -> bool:
         auto_enabling_integrations=False,
         **options,
     )
-    emit.add_listener(_send)
+    emit.add_listener(_send, full_only=True)  # repeats are counted in the log, not sent
     return True
 
 

@@ -36,6 +36,8 @@ __all__ = [
 Listener = Callable[[CrashReport], None]
 
 _listeners: list[Listener] = []
+# Called only with the reports logged in full (an error tracker: repeats would be noise).
+_full_listeners: list[Listener] = []
 _tracker = RepeatTracker()
 
 
@@ -75,27 +77,35 @@ if hasattr(os, "register_at_fork"):  # POSIX
     os.register_at_fork(after_in_child=_reset_in_child)
 
 
-def add_listener(listener: Listener) -> None:
-    """Call *listener* with every report, repeats included (e.g. a Prometheus counter)."""
-    if listener not in _listeners:
-        _listeners.append(listener)
+def add_listener(listener: Listener, *, full_only: bool = False) -> None:
+    """Call *listener* with every report, repeats included (e.g. a Prometheus counter), or,
+    *full_only*, with the reports logged in full only (e.g. an error tracker)."""
+    listeners = _full_listeners if full_only else _listeners
+    if listener not in listeners:
+        listeners.append(listener)
 
 
 def remove_listener(listener: Listener) -> None:
-    if listener in _listeners:
-        _listeners.remove(listener)
+    for listeners in (_listeners, _full_listeners):
+        if listener in listeners:
+            listeners.remove(listener)
+
+
+def _notify(listeners: list[Listener], report: CrashReport) -> None:
+    for listener in tuple(listeners):
+        with contextlib.suppress(Exception):  # a broken listener must not cost the report
+            listener(report)
 
 
 def log_report(report: CrashReport, *, fatal: bool = False) -> None:
     """Notify listeners, then log the report in full, as a one-line record, or not at all
     (a repeat outside a request), as storm control decides. *fatal*: the crash ends the
     process, so it is logged in full whatever came before it."""
-    for listener in tuple(_listeners):
-        with contextlib.suppress(Exception):  # a broken listener must not cost the report
-            listener(report)
+    _notify(_listeners, report)
     config = _config.current()
     logger = _logger(config.logger_name)
     if report.fallback is not None:
+        _notify(_full_listeners, report)
         _log(logger, report.text(), {"crash_report": report})
         return
     decision = _tracker.decide(
@@ -109,6 +119,7 @@ def log_report(report: CrashReport, *, fatal: bool = False) -> None:
     for fingerprint, label, count, seconds in decision.summaries:
         _log_repeats(logger, fingerprint, label, count, seconds)
     if decision.kind == FULL:
+        _notify(_full_listeners, report)
         _log(logger, report.text(), {"crash_report": report})
     elif decision.kind == BRIEF:
         _log_one_line(logger, report, "crash_over_budget", "(over the report budget)")
