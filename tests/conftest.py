@@ -170,14 +170,11 @@ def snapshot_template(dst: Path) -> Path:
     ).stdout.decode()
     for name in filter(None, listed.split("\0")):
         source = REPO / name
-        if not source.exists() and not source.is_symlink():
+        if not source.exists():
             continue  # deleted in the work tree but not yet in git
         target = dst / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_symlink():
-            target.symlink_to(os.readlink(source))
-        else:
-            shutil.copy2(source, target)
+        shutil.copy2(source, target)  # the repository holds no links (tests/test_repository.py)
     git_init(dst, "template snapshot")
     return dst
 
