@@ -55,6 +55,7 @@ _Walk = tuple[list[CodeType], tuple[Frame, ...], int]
 # The packages the kept frames were chosen for, and the walks remembered for them.
 _walks: tuple[tuple[str, ...], dict[tuple[int, ...], _Walk]] = ((), {})
 _fingerprints: dict[str, str] = {}
+_new_record = object.__new__  # a record without its __init__ (see _frames)
 _sha256: Callable[[bytes], Any] | None = None
 
 
@@ -290,9 +291,13 @@ def walk(
     while tb is not None:
         frame = tb.tb_frame
         f_globals = frame.f_globals
-        name = f_globals.get("__name__", "")
-        is_app = app_cache.get(name) if name.__class__ is str else None
-        if is_app is None:  # not decided yet, or ``__main__`` (never cached: see decide_app)
+        try:  # subscripts, not .get(): no method call for each of the ~45 frames
+            name = f_globals["__name__"]
+            is_app = app_cache[name] if name.__class__ is str else None
+        except KeyError:  # not decided yet, ``__main__`` (never cached), or no __name__
+            is_app = None
+        if is_app is None:
+            name = f_globals.get("__name__", "")
             if name.__class__ is not str or name == "__main__":
                 name = module_name(f_globals)
             is_app = decide_app(name, packages, app_cache)
@@ -340,17 +345,18 @@ def _frames(
     if len(runs) > _MAX_FRAMES:
         cut = sum(count for _, count in runs[_MAX_FRAMES:])
         runs = runs[:_MAX_FRAMES]
-    frames = [
-        Frame(
-            display_file(code.co_filename, name),
-            line,
-            code.co_name,
-            library=library,
-            repeated=count,
-            path=code.co_filename,
-        )
-        for (code, line, name, library), count in runs
-    ]
+    frames: list[Frame] = []
+    for (code, line, name, library), count in runs:
+        # Frame's fields set here, as its __init__ sets them: a call with keywords costs
+        # three times as much, and a stack seen the first time pays it for every kept frame.
+        frame = _new_record(Frame)
+        frame.file = display_file(code.co_filename, name)
+        frame.path = code.co_filename or frame.file
+        frame.line = line
+        frame.function = code.co_name
+        frame.library = library
+        frame.repeated = count
+        frames.append(frame)
     return tuple(frames), cut
 
 
