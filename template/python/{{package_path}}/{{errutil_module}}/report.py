@@ -274,7 +274,7 @@ def walk(
     reused when that list comes back (a storm of one crash): the walk itself still reads
     every entry, which is what decides which frames are kept.
 
-    The loop is the hot path: a hidden frame costs two attribute reads and two dict lookups.
+    The loop is the hot path: a hidden frame costs two attribute reads and two subscripts.
     Line numbers are left for a stack not seen before: ``tb_lineno`` is computed from the
     line table at each read (Python 3.11+), while the instruction offset ``tb_lasti`` that
     the cache key uses is a plain field.
@@ -297,10 +297,7 @@ def walk(
         except KeyError:  # not decided yet, ``__main__`` (never cached), or no __name__
             is_app = None
         if is_app is None:
-            name = f_globals.get("__name__", "")
-            if name.__class__ is not str or name == "__main__":
-                name = module_name(f_globals)
-            is_app = decide_app(name, packages, app_cache)
+            name, is_app = _decide(f_globals, packages, app_cache)
         following = tb.tb_next
         if is_app or following is None:
             code = frame.f_code
@@ -320,13 +317,35 @@ def walk(
     if not reusable:
         frames, cut = _frames(kept)
         return frames, hidden + cut
-    known = walks.get(tuple(key))
+    frames, cut = _remembered(walks, tuple(key), codes, kept)
+    return frames, hidden + cut
+
+
+def _decide(
+    f_globals: Mapping[str, object], packages: tuple[str, ...], app_cache: dict[str, bool]
+) -> tuple[str, bool]:
+    """A frame's module name and whether it is the app's, when the cache had no answer."""
+    name = f_globals.get("__name__", "")
+    if name.__class__ is not str or name == "__main__":
+        name = module_name(f_globals)
+    assert isinstance(name, str)  # module_name's, or checked above
+    return name, decide_app(name, packages, app_cache)
+
+
+def _remembered(
+    walks: dict[tuple[int, ...], _Walk],
+    key: tuple[int, ...],
+    codes: list[CodeType],
+    kept: list[tuple[CodeType, TracebackType, str, bool]],
+) -> tuple[tuple[Frame, ...], int]:
+    """The frames built for *key* before (the same code objects), or built now and kept."""
+    known = walks.get(key)
     if known is None or known[0] != codes:
         frames, cut = _frames(kept)
         if len(walks) >= _CACHE_LIMIT:
             walks.clear()
-        known = walks[tuple(key)] = (codes, frames, cut)
-    return known[1], hidden + known[2]
+        known = walks[key] = (codes, frames, cut)
+    return known[1], known[2]
 
 
 def _frames(
