@@ -37,6 +37,7 @@ class Frame:
         repeated: int = 1,
         path: str = "",
     ) -> None:
+        # report._frames sets these same fields without calling __init__: keep the two alike.
         self.file = file
         self.path = path or file  # the file as the interpreter knows it (for source lines)
         self.line = line

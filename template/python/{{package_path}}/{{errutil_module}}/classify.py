@@ -67,9 +67,13 @@ def app_decisions(packages: tuple[str, ...]) -> dict[str, bool]:
 
 
 def decide_app(name: str, packages: tuple[str, ...], cache: dict[str, bool]) -> bool:
-    """`is_app_module`, remembered in *cache* (from `app_decisions`), which stays bounded."""
+    """`is_app_module`, remembered in *cache* (from `app_decisions`), which stays bounded.
+
+    ``__main__`` is never remembered: a walk looks a frame's ``__name__`` up in the cache
+    before anything else, and a ``__main__`` frame must first be named by `module_name`.
+    """
     decided = is_app_module(name, packages)
-    if len(cache) < _CACHE_LIMIT:
+    if len(cache) < _CACHE_LIMIT and name != "__main__":
         cache[name] = decided
     return decided
 

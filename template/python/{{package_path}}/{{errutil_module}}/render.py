@@ -40,9 +40,21 @@ def info_dict(info: ErrorInfo) -> dict[str, object]:
 
     The tree is at most a few dozen nodes (capped when it was built), so recursion is bounded.
     """
+    stack: list[dict[str, object]] = []
+    for frame in info.frames:  # frame_dict, inlined: a call per frame is most of the cost
+        shown: dict[str, object] = {
+            "file": frame.file,
+            "line": frame.line,
+            "function": frame.function,
+        }
+        if frame.library:
+            shown["library"] = True
+        if frame.repeated > 1:
+            shown["repeated"] = frame.repeated
+        stack.append(shown)
     out: dict[str, object] = {
         "error": {"type": info.type, "message": info.message},
-        "stack": [frame_dict(f) for f in info.frames],
+        "stack": stack,
         "stack_hidden": info.hidden,
     }
     if info.leaves or info.leaves_hidden:

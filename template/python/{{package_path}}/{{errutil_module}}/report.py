@@ -47,13 +47,15 @@ _MIN_REPEATS = 3  # a cycle seen this often is collapsed
 _CACHE_LIMIT = 256  # stacks (and fingerprints) remembered; emptied when full
 
 _Kept = tuple[CodeType, int, str, bool]  # a kept frame: code, line, module name, is library
-# Kept frames remembered: their code objects (held, so that the id()s in the key stay
-# theirs), the frames built and the number cut by the cap.
-_Walk = tuple[tuple[CodeType, ...], tuple[Frame, ...], int]
+# Kept frames remembered, keyed by their code objects' id()s and instruction offsets: the
+# code objects (held, so that the id()s in the key stay theirs), the frames built and the
+# number cut by the cap.
+_Walk = tuple[list[CodeType], tuple[Frame, ...], int]
 
 # The packages the kept frames were chosen for, and the walks remembered for them.
 _walks: tuple[tuple[str, ...], dict[tuple[int, ...], _Walk]] = ((), {})
 _fingerprints: dict[str, str] = {}
+_new_record = object.__new__  # a record without its __init__ (see _frames)
 _sha256: Callable[[bytes], Any] | None = None
 
 
@@ -186,6 +188,12 @@ def _next_in_chain(exc: BaseException) -> tuple[BaseException | None, bool]:
 
 def _build(root: BaseException, config: _config.Config) -> ErrorInfo:
     """The exception tree as ErrorInfo, built bottom-up from an explicit pre-order walk."""
+    linked, _ = _next_in_chain(root)
+    if (not isinstance(linked, BaseException) or config.max_chain < 1) and not (
+        _GROUP is not None and isinstance(root, _GROUP)
+    ):  # one exception, no cause and no leaves (most crashes): no tree to build
+        frames, hidden = walk(root.__traceback__, config.app_packages)
+        return ErrorInfo(exception_type_name(root), redacted_message(root, config), frames, hidden)
     seen: set[int] = set()
     # (exception, parent index, relation: "cause" | "context" | "leaf")
     nodes: list[tuple[BaseException, int, str]] = []
@@ -262,72 +270,118 @@ def walk(
     A frame is kept when its module is one of *packages* (default: the configured app
     packages); the innermost frame (the raise site) is kept even in a library, marked
     ``library``. ``__tracebackhide__`` hides a frame. The frames built for one list of kept
-    frames (same code objects, same lines) are remembered in a bounded cache and reused
-    when that list comes back (a storm of one crash): the walk itself still reads every
-    entry, which is what decides which frames are kept.
+    frames (same code objects, same instructions) are remembered in a bounded cache and
+    reused when that list comes back (a storm of one crash): the walk itself still reads
+    every entry, which is what decides which frames are kept.
+
+    The loop is the hot path: a hidden frame costs two attribute reads and two subscripts.
+    Line numbers are left for a stack not seen before: ``tb_lineno`` is computed from the
+    line table at each read (Python 3.11+), while the instruction offset ``tb_lasti`` that
+    the cache key uses is a plain field.
     """
     if packages is None:
         packages = _config.current().app_packages
     walks = _walks_for(packages)
-    kept: list[_Kept] = []
+    kept: list[tuple[CodeType, TracebackType, str, bool]] = []
+    key: list[int] = []
+    codes: list[CodeType] = []
     hidden = 0
     reusable = True
     app_cache = app_decisions(packages)
     while tb is not None:
         frame = tb.tb_frame
         f_globals = frame.f_globals
-        name = f_globals.get("__name__")
-        if name.__class__ is not str or name == "__main__":
-            name = module_name(f_globals)
-        is_app = app_cache.get(name)
+        try:  # subscripts, not .get(): no method call for each of the ~45 frames
+            name = f_globals["__name__"]
+            is_app = app_cache[name] if name.__class__ is str else None
+        except KeyError:  # not decided yet, ``__main__`` (never cached), or no __name__
+            is_app = None
         if is_app is None:
-            is_app = decide_app(name, packages, app_cache)
-        if is_app or tb.tb_next is None:
+            name, is_app = _decide(f_globals, packages, app_cache)
+        following = tb.tb_next
+        if is_app or following is None:
             code = frame.f_code
             if "__tracebackhide__" in code.co_varnames or "__tracebackhide__" in f_globals:
                 reusable = False  # its value may change from one crash to the next
                 if _hidden_by_pytest_convention(frame, code, f_globals):
                     hidden += 1
-                    tb = tb.tb_next
+                    tb = following
                     continue
-            kept.append((code, tb.tb_lineno or 0, name, not is_app))
+            kept.append((code, tb, name, not is_app))
+            codes.append(code)
+            key.append(id(code))
+            key.append(tb.tb_lasti)
         else:
             hidden += 1
-        tb = tb.tb_next
+        tb = following
     if not reusable:
         frames, cut = _frames(kept)
         return frames, hidden + cut
-    key = tuple([id(code) for code, _, _, _ in kept] + [line for _, line, _, _ in kept])
+    frames, cut = _remembered(walks, tuple(key), codes, kept)
+    return frames, hidden + cut
+
+
+def _decide(
+    f_globals: Mapping[str, object], packages: tuple[str, ...], app_cache: dict[str, bool]
+) -> tuple[str, bool]:
+    """A frame's module name and whether it is the app's, when the cache had no answer."""
+    name = f_globals.get("__name__", "")
+    if name.__class__ is not str or name == "__main__":
+        name = module_name(f_globals)
+    assert isinstance(name, str)  # module_name's, or checked above
+    return name, decide_app(name, packages, app_cache)
+
+
+def _remembered(
+    walks: dict[tuple[int, ...], _Walk],
+    key: tuple[int, ...],
+    codes: list[CodeType],
+    kept: list[tuple[CodeType, TracebackType, str, bool]],
+) -> tuple[tuple[Frame, ...], int]:
+    """The frames built for *key* before (the same code objects), or built now and kept."""
     known = walks.get(key)
-    if known is None or known[0] != tuple(code for code, _, _, _ in kept):
+    if known is None or known[0] != codes:
         frames, cut = _frames(kept)
         if len(walks) >= _CACHE_LIMIT:
             walks.clear()
-        known = walks[key] = (tuple(code for code, _, _, _ in kept), frames, cut)
-    return known[1], hidden + known[2]
+        known = walks[key] = (codes, frames, cut)
+    return known[1], known[2]
 
 
-def _frames(kept: list[_Kept]) -> tuple[tuple[Frame, ...], int]:
+def _frames(
+    kept: list[tuple[CodeType, TracebackType, str, bool]],
+) -> tuple[tuple[Frame, ...], int]:
     """Frame records for the kept frames (outermost first on entry), innermost first,
     recursion collapsed and capped; and the number cut by the cap."""
-    kept = kept[::-1]
-    kept_runs = _collapse(kept) if len(kept) > _MIN_REPEATS else [(k, 1) for k in kept]
+    entries: list[_Kept] = [
+        (code, tb.tb_lineno or 0, name, library) for code, tb, name, library in reversed(kept)
+    ]
+    if len(entries) > _MIN_REPEATS and _repeats_a_frame(entries):
+        runs = _collapse(entries)
+    else:  # no frame comes back, so no recursion to fold: the common case, and one set
+        runs = [(entry, 1) for entry in entries]
     cut = 0
-    if len(kept_runs) > _MAX_FRAMES:
-        cut = sum(count for _, count in kept_runs[_MAX_FRAMES:])
-        kept_runs = kept_runs[:_MAX_FRAMES]
-    frames = tuple(
-        Frame(
-            display_file(code.co_filename, name),
-            line,
-            code.co_name,
-            library=library,
-            repeated=count,
-            path=code.co_filename,
-        )
-        for (code, line, name, library), count in kept_runs
-    )
-    return frames, cut
+    if len(runs) > _MAX_FRAMES:
+        cut = sum(count for _, count in runs[_MAX_FRAMES:])
+        runs = runs[:_MAX_FRAMES]
+    frames: list[Frame] = []
+    for (code, line, name, library), count in runs:
+        # Frame's fields set here, as its __init__ sets them: a call with keywords costs
+        # three times as much, and a stack seen the first time pays it for every kept frame.
+        frame = _new_record(Frame)
+        frame.file = display_file(code.co_filename, name)
+        frame.path = code.co_filename or frame.file
+        frame.line = line
+        frame.function = code.co_name
+        frame.library = library
+        frame.repeated = count
+        frames.append(frame)
+    return tuple(frames), cut
+
+
+def _repeats_a_frame(kept: list[_Kept]) -> bool:
+    """True when one code object at one line appears twice: recursion is possible."""
+    return len({(id(code), line) for code, line, _, _ in kept}) < len(kept)
 
 
 def _collapse(kept: list[_Kept]) -> list[tuple[_Kept, int]]:

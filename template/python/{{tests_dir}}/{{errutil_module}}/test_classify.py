@@ -48,6 +48,25 @@ def test_python_dash_m_main_is_named_by_its_spec() -> None:
     assert module_name({}) == ""
 
 
+def _raised_in_main(spec: object) -> BaseException:
+    """An exception raised by code whose module is ``__main__``, with *spec* as its spec."""
+    namespace = {"__name__": "__main__", "__spec__": spec}
+    try:
+        exec(compile("raise KeyError('k')", "<main>", "exec"), namespace)
+    except KeyError as exc:
+        return exc
+    raise AssertionError("nothing raised")
+
+
+def test_each_main_frame_is_named_by_its_own_spec_not_by_an_earlier_one() -> None:
+    """A ``__main__`` frame without a spec is not the app's; one run as ``-m <package>`` is,
+    whichever was seen first (the walk's cache of decisions never answers for ``__main__``)."""
+    spec = types.SimpleNamespace(name=f"{PACKAGE}.__main__")
+    specs = (None, spec, None, spec)  # each after the other kind, with one cache throughout
+    raise_sites = [errutil.capture(_raised_in_main(s)).error.frames[0] for s in specs]
+    assert [site.library for site in raise_sites] == [True, False, True, False]
+
+
 def test_files_are_shown_relative_to_the_package_root() -> None:
     root = os.path.join(os.sep, "srv", "src")
     repo = os.path.join(root, "orders", "repo.py")
