@@ -162,14 +162,24 @@ def wait_for_log(
 def run_http(service: Service, mode: str, path: str, entry: str) -> Outcome:
     """Serve the orders routes, request `path` once, and keep what the crash printed."""
     port = free_port()
-    # Without errutil, uvicorn's access line comes first, then the traceback, whose last line
-    # names the KeyError; with it, the report (its first line names it) precedes the access
-    # line. Each is one log record: with both in the log, the crash's output is complete.
-    requests = Requests("/orders/a1", path, '"GET /orders/a1 ', (f'"GET {path} ', "KeyError"))
     text = capture_server_crash(
-        service.driver(mode, "http", str(port)), service.root, port, requests
+        service.driver(mode, "http", str(port)), service.root, port, http_requests(mode, path)
     )
     return judge(text, service.site(), entry)
+
+
+def http_requests(mode: str, path: str) -> Requests:
+    """What to GET, and the access lines that say each request's output is complete.
+
+    Without errutil, uvicorn's text access line comes first, then the traceback, whose last
+    line names the KeyError; with it, the report (its first line names it) precedes the
+    service's own access line (`status=500`, or `"status": 500` in JSON). Each is one log
+    record: with both in the log, the crash's output is complete.
+    """
+    if mode == "default":
+        return Requests("/orders/a1", path, '"GET /orders/a1 ', (f'"GET {path} ', "KeyError"))
+    status = '"status": ' if mode == "ours-json" else "status="
+    return Requests("/orders/a1", path, f"{status}200", (f"{status}500", "KeyError"))
 
 
 def run_process(cmd: list[str], cwd: Path) -> str:

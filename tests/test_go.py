@@ -270,24 +270,33 @@ def test_crash_over_http_and_in_a_goroutine(
     assert not re.search(r"^goroutine \d+ \[", stderr, re.MULTILINE)
 
     if log_format == "console":
-        http_report = _text_report(stderr, f"[error_id={client['error_id']}]")
-        assert http_report[0] == f"{CRASH_HEADER}{client['error_id']}]"
-        assert len(http_report) <= 6, http_report
-        assert "in store.Load" in http_report[1] and "in server.(*Server).crash" in http_report[3]
-        assert re.fullmatch(r"  \(\d+ library frames? hidden\)", http_report[-1])
-        goroutine_report = _text_report(stderr, "goroutine started at")
-        assert goroutine_report[0].startswith(CRASH_HEADER)
-        assert len(goroutine_report) <= 6, goroutine_report
-        assert "in server.(*Server).crashGoroutine)" in goroutine_report[-1]
-        return
+        _check_console_reports(stderr, client["error_id"])
+    else:
+        _check_json_reports(stderr, client["error_id"])
 
+
+def _check_console_reports(stderr: str, error_id: str) -> None:
+    """The HTTP and goroutine crashes as text reports: short, the raise site and entry kept."""
+    http_report = _text_report(stderr, f"[error_id={error_id}]")
+    assert http_report[0] == f"{CRASH_HEADER}{error_id}]"
+    assert len(http_report) <= 6, http_report
+    assert "in store.Load" in http_report[1] and "in server.(*Server).crash" in http_report[3]
+    assert re.fullmatch(r"  \(\d+ library frames? hidden\)", http_report[-1])
+    goroutine_report = _text_report(stderr, "goroutine started at")
+    assert goroutine_report[0].startswith(CRASH_HEADER)
+    assert len(goroutine_report) <= 6, goroutine_report
+    assert "in server.(*Server).crashGoroutine)" in goroutine_report[-1]
+
+
+def _check_json_reports(stderr: str, error_id: str) -> None:
+    """The HTTP and goroutine crashes as JSON lines: fields, frames and exception.* fields."""
     records = _json_lines(stderr)
     crashes = [r for r in records if r.get("event") == "crash"]
     by_origin = {r["origin"]: r for r in crashes}
     assert sorted(by_origin) == ["goroutine", "http"], crashes
     http_crash = by_origin["http"]
     assert http_crash["level"] == "error"
-    assert http_crash["error_id"] == client["error_id"]
+    assert http_crash["error_id"] == error_id
     assert http_crash["error"] == {
         "type": "runtime.boundsError",
         "message": "runtime error: index out of range [5] with length 3",

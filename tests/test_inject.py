@@ -284,7 +284,7 @@ def test_inject_then_crash_then_rerun_then_update(
     before = tree(repo)
     dry_run_writes_nothing(case, template, repo, before, tmp_path / "dry-run.diff")
     injection_wires_each_entry_point(case, template, repo, before)
-    tests_pass_and_a_crash_is_short(case, repo, fixture_python)
+    check_tests_pass_and_a_crash_is_short(case, repo, fixture_python)
     a_second_run_changes_nothing(case, template, repo)
     copier_update_pulls_a_newer_errutil(case, template, repo, before)
 
@@ -337,7 +337,7 @@ def injection_wires_each_entry_point(
         assert str(template).encode() not in content and str(REPO).encode() not in content, path
 
 
-def tests_pass_and_a_crash_is_short(case: Case, repo: Path, fixture_python: Path) -> None:
+def check_tests_pass_and_a_crash_is_short(case: Case, repo: Path, fixture_python: Path) -> None:
     """The repository's own tests still pass, errutil's run with them; a crash is one report."""
     tests = run(
         [str(fixture_python), "-m", "pytest", "-v", "-p", "no:cacheprovider"],

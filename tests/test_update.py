@@ -45,8 +45,8 @@ def test_update_keeps_user_edits_and_brings_template_changes(tmp_path: Path) -> 
         "        return []\n\n"
         "    return app\n"
     )
-    assert text.endswith("    return app\n")
-    app.write_text(text.removesuffix("    return app\n") + user_route.lstrip("\n"))
+    assert text.count("\n    return app\n") == 1  # create_app()'s end
+    app.write_text(text.replace("\n    return app\n", user_route, 1))
     (service / "src/my_service/orders.py").write_text('"""Orders."""\n')
     commit_all(service, "user: orders route")
 

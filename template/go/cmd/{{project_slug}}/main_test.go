@@ -84,15 +84,7 @@ func TestSigtermFlushesRepeats(t *testing.T) {
 	}
 	defer func() { _ = cmd.Process.Kill() }()
 	base := "http://127.0.0.1:" + port
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			_ = resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the service did not start")
-		}
-	}
+	waitForHealthz(t, base)
 	for i := 0; i < 3; i++ {
 		resp, err := http.Get(base + "/debug/crash")
 		if err != nil {
@@ -199,15 +191,7 @@ func TestJSONLogHasAccessLinesAndRequestIDs(t *testing.T) {
 	}
 	defer func() { _ = cmd.Process.Kill() }()
 	base := "http://127.0.0.1:" + port
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			_ = resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the service did not start")
-		}
-	}
+	waitForHealthz(t, base)
 	req, err := http.NewRequest(http.MethodGet, base+"/debug/crash?token=s3cret", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -230,20 +214,7 @@ func TestJSONLogHasAccessLinesAndRequestIDs(t *testing.T) {
 	if bytes.Contains(stderr.Bytes(), []byte("s3cret")) {
 		t.Fatalf("the query is logged:\n%s", stderr.String())
 	}
-	var access []map[string]any
-	var crash map[string]any
-	for sc := bufio.NewScanner(&stderr); sc.Scan(); {
-		var line map[string]any
-		if json.Unmarshal(sc.Bytes(), &line) != nil {
-			continue
-		}
-		switch line["event"] {
-		case "access":
-			access = append(access, line)
-		case "crash":
-			crash = line
-		}
-	}
+	access, crash := accessAndCrashLines(&stderr)
 	if len(access) != 1 {
 		t.Fatalf("%d access lines at info, want 1 (probes at debug):\n%s", len(access), stderr.String())
 	}
@@ -256,4 +227,35 @@ func TestJSONLogHasAccessLinesAndRequestIDs(t *testing.T) {
 	if crash == nil || crash["request_id"] != "req-7" {
 		t.Fatalf("crash report %v: want request_id req-7", crash)
 	}
+}
+
+// waitForHealthz waits until the service at base answers /healthz.
+func waitForHealthz(t *testing.T, base string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			_ = resp.Body.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the service did not start")
+		}
+	}
+}
+
+// accessAndCrashLines reads a JSON log: its access lines, and its last crash report.
+func accessAndCrashLines(log *bytes.Buffer) (access []map[string]any, crash map[string]any) {
+	for sc := bufio.NewScanner(log); sc.Scan(); {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) != nil {
+			continue
+		}
+		switch line["event"] {
+		case "access":
+			access = append(access, line)
+		case "crash":
+			crash = line
+		}
+	}
+	return access, crash
 }
