@@ -74,16 +74,8 @@ func TestSigtermFlushesRepeats(t *testing.T) {
 	if os.Getenv("SERVICE_TEST_CHILD") == "1" {
 		os.Exit(run())
 	}
-	port := freePort(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSigtermFlushesRepeats$")
-	cmd.Env = append(os.Environ(), "SERVICE_TEST_CHILD=1", "PORT="+port, "CRASH_DEMO=routes", "LOG_FORMAT=json", "SHUTDOWN_DRAIN_SECONDS=0")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stderr, base := startService(t, "TestSigtermFlushesRepeats", "CRASH_DEMO=routes", "LOG_FORMAT=json", "SHUTDOWN_DRAIN_SECONDS=0")
 	defer func() { _ = cmd.Process.Kill() }()
-	base := "http://127.0.0.1:" + port
 	waitForHealthz(t, base)
 	for i := 0; i < 3; i++ {
 		resp, err := http.Get(base + "/debug/crash")
@@ -100,7 +92,7 @@ func TestSigtermFlushesRepeats(t *testing.T) {
 	}
 	events := map[string]int{}
 	repeats := 0.0
-	for sc := bufio.NewScanner(&stderr); sc.Scan(); {
+	for sc := bufio.NewScanner(stderr); sc.Scan(); {
 		var line map[string]any
 		if json.Unmarshal(sc.Bytes(), &line) != nil {
 			continue
@@ -133,16 +125,8 @@ func TestSigtermDrainsNotReadyThenStops(t *testing.T) {
 	if os.Getenv("SERVICE_TEST_CHILD") == "1" {
 		os.Exit(run())
 	}
-	port := freePort(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSigtermDrainsNotReadyThenStops$")
-	cmd.Env = append(os.Environ(), "SERVICE_TEST_CHILD=1", "PORT="+port, "SHUTDOWN_DRAIN_SECONDS=2")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stderr, base := startService(t, "TestSigtermDrainsNotReadyThenStops", "SHUTDOWN_DRAIN_SECONDS=2")
 	defer func() { _ = cmd.Process.Kill() }()
-	base := "http://127.0.0.1:" + port
 	status := func(path string) int {
 		resp, err := http.Get(base + path)
 		if err != nil {
@@ -180,17 +164,8 @@ func TestJSONLogHasAccessLinesAndRequestIDs(t *testing.T) {
 	if os.Getenv("SERVICE_TEST_CHILD") == "1" {
 		os.Exit(run())
 	}
-	port := freePort(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestJSONLogHasAccessLinesAndRequestIDs$")
-	cmd.Env = append(os.Environ(), "SERVICE_TEST_CHILD=1", "PORT="+port, "CRASH_DEMO=routes", "LOG_FORMAT=json",
-		"LOG_LEVEL=info", "SHUTDOWN_DRAIN_SECONDS=0")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stderr, base := startService(t, "TestJSONLogHasAccessLinesAndRequestIDs", "CRASH_DEMO=routes", "LOG_FORMAT=json", "LOG_LEVEL=info", "SHUTDOWN_DRAIN_SECONDS=0")
 	defer func() { _ = cmd.Process.Kill() }()
-	base := "http://127.0.0.1:" + port
 	waitForHealthz(t, base)
 	req, err := http.NewRequest(http.MethodGet, base+"/debug/crash?token=s3cret", nil)
 	if err != nil {
@@ -214,7 +189,7 @@ func TestJSONLogHasAccessLinesAndRequestIDs(t *testing.T) {
 	if bytes.Contains(stderr.Bytes(), []byte("s3cret")) {
 		t.Fatalf("the query is logged:\n%s", stderr.String())
 	}
-	access, crash := accessAndCrashLines(&stderr)
+	access, crash := accessAndCrashLines(stderr)
 	if len(access) != 1 {
 		t.Fatalf("%d access lines at info, want 1 (probes at debug):\n%s", len(access), stderr.String())
 	}
@@ -258,4 +233,20 @@ func accessAndCrashLines(log *bytes.Buffer) (access []map[string]any, crash map[
 		}
 	}
 	return access, crash
+}
+
+// startService runs this test binary again as the service (the test named
+// test calls run when SERVICE_TEST_CHILD is set), on a free port with env
+// added: the command, its stderr and the service's base URL.
+func startService(t *testing.T, test string, env ...string) (*exec.Cmd, *bytes.Buffer, string) {
+	t.Helper()
+	port := freePort(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(append(os.Environ(), "SERVICE_TEST_CHILD=1", "PORT="+port), env...)
+	stderr := &bytes.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, stderr, "http://127.0.0.1:" + port
 }
