@@ -15,7 +15,6 @@ Pure ASGI, outside errutil's middleware, so the crash's 500 passes through it as
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -24,9 +23,10 @@ import structlog
 
 from . import metrics
 from .errutil.ids import new_error_id
+from .errutil.middleware import request_id_of
 from .errutil.otel import trace_ids
 
-__all__ = ["QUIET_ROUTES", "RequestMiddleware", "valid_request_id"]
+__all__ = ["QUIET_ROUTES", "RequestMiddleware"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,7 +34,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _HEADER = b"x-request-id"
 # Methods outside this set are counted as _OTHER (OpenTelemetry's rule): a client sending
 # made-up methods must not add metric series.
@@ -46,11 +45,10 @@ UNMATCHED = "unmatched"
 QUIET_ROUTES = frozenset(("/healthz", "/readyz", "/metrics"))
 
 
-def valid_request_id(value: str | None) -> str:
-    """*value* when it is a safe request id, else a new one (a UUIDv7: sorts by time)."""
-    if value is not None and _REQUEST_ID.fullmatch(value):
-        return value
-    return new_error_id()
+def _request_id(scope: Scope) -> str:
+    """The request's own id when it is a safe one (errutil's check, so the crash report holds
+    the same id), else a new one (a UUIDv7: sorts by time)."""
+    return request_id_of(scope) or new_error_id()
 
 
 def _route_of(scope: Scope) -> str:
@@ -69,9 +67,8 @@ class RequestMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        request_id = _request_id(scope)
         headers = [(k, v) for k, v in scope.get("headers") or () if k.lower() != _HEADER]
-        given = next((v for k, v in scope.get("headers") or () if k.lower() == _HEADER), None)
-        request_id = valid_request_id(given.decode("latin-1") if given is not None else None)
         headers.append((_HEADER, request_id.encode("ascii")))
         scope["headers"] = headers
         status = 500  # what the client sees if the app fails before it answers

@@ -65,19 +65,8 @@ class Config:
         "repeat_window",
         "report_budget",
     )
-    _FIELDS = (
-        "app_packages",
-        "logger_name",
-        "max_chain",
-        "max_group_depth",
-        "max_group_width",
-        "max_message",
-        "redact_keys",
-        "redact_patterns",
-        "repeat_window",
-        "budget_window",
-        "report_budget",
-    )
+    # What replace() copies: every setting, not the redactor built from two of them.
+    _FIELDS = tuple(name for name in __slots__ if name != "redactor")
 
     def __init__(
         self,

@@ -30,6 +30,8 @@ TYPE_CHECKING = False  # typing costs milliseconds of import time; mypy still re
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._types import CrashReport
+
     Scope = MutableMapping[str, Any]
     Message = MutableMapping[str, Any]
     Receive = Callable[[], Awaitable[Message]]
@@ -57,9 +59,14 @@ def request_id_of(scope: Scope) -> str | None:
     return None
 
 
-def _context(scope: Scope) -> dict[str, str] | None:
+def _report(exc: BaseException, scope: Scope, method: str) -> CrashReport:
+    """Log the crash of a request (or socket) as one report, and record it on its span."""
+    http = {"method": method, "path": scope.get("path", ""), "status": 500}
     request_id = request_id_of(scope)
-    return {"request_id": request_id} if request_id is not None else None
+    context = {"request_id": request_id} if request_id is not None else None
+    report = log_exception(exc, origin="http", http=http, context=context)
+    record_crash(report, exc, scope)
+    return report
 
 
 def _passes_through(exc: BaseException) -> bool:
@@ -115,9 +122,7 @@ class ErrorMiddleware:
         except BaseException as exc:
             if _passes_through(exc):
                 raise
-            http = {"method": scope.get("method", ""), "path": scope.get("path", ""), "status": 500}
-            report = log_exception(exc, origin="http", http=http, context=_context(scope))
-            record_crash(report, exc, scope)
+            report = _report(exc, scope, scope.get("method", ""))
             if started:
                 # an exception type refusing attributes is logged by uvicorn as well
                 with contextlib.suppress(Exception):
@@ -141,9 +146,7 @@ class ErrorMiddleware:
         except BaseException as exc:
             if _passes_through(exc):
                 raise
-            http = {"method": "GET", "path": scope.get("path", ""), "status": 500}
-            report = log_exception(exc, origin="http", http=http, context=_context(scope))
-            record_crash(report, exc, scope)
+            report = _report(exc, scope, "GET")  # a WebSocket opens with a GET
             if not closed:
                 await _send_close(send, report.error_id)
 
